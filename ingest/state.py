@@ -1,0 +1,127 @@
+"""Sync state and the embedding cache, in the metadata DB.
+
+A document row is written as `pending` before its points are touched and becomes `indexed` only after
+the index holds its new chunks and no stale ones. A crash in between leaves `pending`, which the next
+run treats as changed (or, if the item is gone, as deleted): re-runs converge to a clean run's index.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import UTC, datetime
+
+import numpy as np
+from sqlalchemy import DateTime, Integer, LargeBinary, String, Text, delete, select
+from sqlalchemy.orm import Mapped, Session, mapped_column, sessionmaker
+
+from citewise.db import Base
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+class DocumentState(Base):
+    __tablename__ = "documents"
+
+    doc_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    collection: Mapped[str] = mapped_column(String(200), index=True)
+    tenant: Mapped[str] = mapped_column(String(200), index=True)
+    source_id: Mapped[str] = mapped_column(String(1000), index=True)
+    key: Mapped[str] = mapped_column(Text)
+    uri: Mapped[str] = mapped_column(Text)
+    title: Mapped[str] = mapped_column(Text, default="")
+    status: Mapped[str] = mapped_column(String(16))  # pending | indexed | failed
+    fingerprint: Mapped[str | None] = mapped_column(String(64), nullable=True)  # of the indexed version
+    version: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    chunks: Mapped[int] = mapped_column(Integer, default=0)
+    error: Mapped[str | None] = mapped_column(Text, nullable=True)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=_now, onupdate=_now)
+
+
+class EmbeddingCacheEntry(Base):
+    __tablename__ = "embedding_cache"
+
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)  # sha256(model id + embedded text)
+    vector: Mapped[bytes] = mapped_column(LargeBinary)
+
+
+class SyncState:
+    def __init__(self, sessions: sessionmaker, collection: str) -> None:
+        self.sessions = sessions
+        self.collection = collection
+
+    def for_source(self, source_id: str) -> dict[str, DocumentState]:
+        with self.sessions() as s:
+            rows = s.scalars(
+                select(DocumentState).where(
+                    DocumentState.collection == self.collection, DocumentState.source_id == source_id
+                )
+            )
+            return {r.doc_id: r for r in rows}
+
+    def get_many(self, doc_ids: Iterable[str]) -> dict[str, DocumentState]:
+        ids = list(doc_ids)
+        out: dict[str, DocumentState] = {}
+        with self.sessions() as s:
+            for i in range(0, len(ids), 500):
+                for r in s.scalars(select(DocumentState).where(DocumentState.doc_id.in_(ids[i : i + 500]))):
+                    out[r.doc_id] = r
+        return out
+
+    def upsert(self, rows: list[dict]) -> None:
+        if not rows:
+            return
+        with self.sessions.begin() as s:
+            existing = {
+                r.doc_id: r
+                for r in s.scalars(select(DocumentState).where(DocumentState.doc_id.in_([r["doc_id"] for r in rows])))
+            }
+            for row in rows:
+                obj = existing.get(row["doc_id"])
+                if obj is None:
+                    s.add(DocumentState(collection=self.collection, **row))
+                else:
+                    for k, v in row.items():
+                        setattr(obj, k, v)
+
+    def remove(self, doc_ids: list[str]) -> None:
+        with self.sessions.begin() as s:
+            for i in range(0, len(doc_ids), 500):
+                s.execute(delete(DocumentState).where(DocumentState.doc_id.in_(doc_ids[i : i + 500])))
+
+    def count(self, session: Session | None = None) -> int:
+        with self.sessions() as s:
+            return len(s.scalars(select(DocumentState.doc_id).where(DocumentState.collection == self.collection)).all())
+
+
+class EmbeddingCache:
+    """Vectors by hash of (model id, embedded text): unchanged text is never embedded twice."""
+
+    def __init__(self, sessions: sessionmaker, dim: int) -> None:
+        self.sessions = sessions
+        self.dim = dim
+
+    def get_many(self, keys: list[str]) -> dict[str, np.ndarray]:
+        found: dict[str, np.ndarray] = {}
+        with self.sessions() as s:
+            for i in range(0, len(keys), 500):
+                batch = keys[i : i + 500]
+                for key, blob in s.execute(
+                    select(EmbeddingCacheEntry.key, EmbeddingCacheEntry.vector).where(EmbeddingCacheEntry.key.in_(batch))
+                ):
+                    vec = np.frombuffer(blob, dtype=np.float32)
+                    if vec.shape[0] == self.dim:
+                        found[key] = vec
+        return found
+
+    def put_many(self, items: dict[str, np.ndarray]) -> None:
+        if not items:
+            return
+        with self.sessions.begin() as s:
+            existing = set(s.scalars(select(EmbeddingCacheEntry.key).where(EmbeddingCacheEntry.key.in_(list(items)))))
+            s.add_all(
+                EmbeddingCacheEntry(key=k, vector=np.asarray(v, dtype=np.float32).tobytes())
+                for k, v in items.items()
+                if k not in existing
+            )

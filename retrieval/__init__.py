@@ -1,0 +1,1 @@
+"""Encoders, vector-store backends and search, always filtered by who is asking."""

