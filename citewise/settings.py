@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-from functools import cached_property
 from pathlib import Path
 from typing import Literal
 
@@ -53,7 +52,8 @@ class IndexSettings(BaseModel):
 
 class IngestSettings(BaseModel):
     max_file_mb: float = Field(200.0, gt=0)
-    batch_docs: int = Field(64, ge=1, description="documents per parse/encode/upsert batch")
+    # Bigger batches let the encoder sort more chunks by length (less padding); 256 SciFact docs ~ 500 chunks.
+    batch_docs: int = Field(256, ge=1, description="documents per parse/encode/upsert batch")
 
 
 class Settings(BaseSettings):
@@ -73,7 +73,7 @@ class Settings(BaseSettings):
             self.chunking.max_tokens = self.embedding.max_seq_length
         return self
 
-    @cached_property
+    @property
     def db_url(self) -> str:
         return self.database_url or f"sqlite:///{(self.data_dir / 'citewise.db').resolve()}"
 

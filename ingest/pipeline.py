@@ -129,7 +129,7 @@ class Ingestor:
         progress = progress or NoProgress()
         t0 = time.perf_counter()
         report = IngestReport()
-        known = self.state.for_source(connector.source_id)
+        known = self.state.for_source(connector.source_id, tenant)
         total = sum(1 for _ in connector.list_ids()) if isinstance(connector, ListIdsConnector) else None
         progress.start(total, f"ingest {connector.source_id.split(':', 1)[-1][-40:]}")
         seen: set[str] = set()

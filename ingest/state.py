@@ -51,11 +51,14 @@ class SyncState:
         self.sessions = sessions
         self.collection = collection
 
-    def for_source(self, source_id: str) -> dict[str, DocumentState]:
+    def for_source(self, source_id: str, tenant: str) -> dict[str, DocumentState]:
+        """Documents of one source as synced into one tenant (the same folder may feed several tenants)."""
         with self.sessions() as s:
             rows = s.scalars(
                 select(DocumentState).where(
-                    DocumentState.collection == self.collection, DocumentState.source_id == source_id
+                    DocumentState.collection == self.collection,
+                    DocumentState.source_id == source_id,
+                    DocumentState.tenant == tenant,
                 )
             )
             return {r.doc_id: r for r in rows}

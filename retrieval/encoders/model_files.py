@@ -42,4 +42,6 @@ def load_tokenizer(model_dir: Path) -> Any:
     """The Hugging Face fast tokenizer of the model (what langchain's token-aware splitter expects)."""
     from transformers import AutoTokenizer
 
-    return AutoTokenizer.from_pretrained(str(model_dir))
+    tokenizer = AutoTokenizer.from_pretrained(str(model_dir))
+    tokenizer.model_max_length = 1_000_000  # we count long texts on purpose; the chunker enforces the real limit
+    return tokenizer

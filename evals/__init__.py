@@ -1,0 +1,1 @@
+"""Datasets, metrics, eval runner, reports and benchmarks."""

@@ -1,0 +1,118 @@
+"""One conformance suite for every VectorStore backend."""
+
+from __future__ import annotations
+
+import random
+import uuid
+
+import pytest
+
+from retrieval.encoders.sparse import Bm25Encoder
+from retrieval.stores.base import Filter, Point
+from retrieval.stores.edge import EdgeStore
+from retrieval.stores.qdrant_server import QdrantServerStore
+
+DIM = 8
+BM25 = Bm25Encoder()
+
+
+def _open(backend: str, path):
+    if backend == "edge":
+        return EdgeStore(path / "edge", DIM)
+    return QdrantServerStore("test", DIM, path=path / "qdrant")
+
+
+@pytest.fixture(params=["edge", "qdrant-local"])
+def backend(request, tmp_path):
+    opened = []
+
+    def factory():
+        store = _open(request.param, tmp_path)
+        opened.append(store)
+        return store
+
+    yield factory
+    for s in opened:
+        try:
+            s.close()
+        except Exception:
+            pass
+
+
+def _vec(seed: int) -> list[float]:
+    rng = random.Random(seed)
+    return [rng.uniform(-1, 1) for _ in range(DIM)]
+
+
+def _point(doc: str, i: int, text: str, *, tenant="t1", acl=("*",), version="v1", seed=None) -> Point:
+    return Point(
+        id=str(uuid.uuid5(uuid.NAMESPACE_URL, f"{doc}/{i}")),
+        dense=_vec(seed if seed is not None else hash((doc, i)) % 1000),
+        sparse=BM25.embed_document(text),
+        payload={"tenant": tenant, "acl": list(acl), "doc_id": doc, "version": version, "source": "s",
+                 "path": f"/{doc}", "title": doc, "page": None, "char_start": 0, "char_end": len(text), "text": text},
+    )
+
+
+def test_upsert_is_idempotent_and_counts(backend):
+    store = backend()
+    pts = [_point("a", i, f"alpha text {i}") for i in range(3)]
+    store.upsert(pts)
+    store.upsert(pts)
+    assert store.count() == 3
+    assert store.count(Filter(match={"doc_id": "a"})) == 3
+
+
+def test_replace_document_chunks_by_version(backend):
+    store = backend()
+    store.upsert([_point("a", i, f"old {i}", version="v1") for i in range(4)])
+    store.upsert([_point("a", i, f"new {i}", version="v2") for i in range(2)])
+    store.delete(Filter(match={"doc_id": "a"}, exclude={"version": "v2"}))
+    left = store.scroll(Filter(match={"doc_id": "a"}))
+    assert sorted(p.payload["text"] for p in left) == ["new 0", "new 1"]
+
+
+def test_delete_document(backend):
+    store = backend()
+    store.upsert([_point("a", 0, "alpha"), _point("b", 0, "beta")])
+    store.delete(Filter(match={"doc_id": "a"}))
+    assert [p.payload["doc_id"] for p in store.scroll()] == ["b"]
+    with pytest.raises(ValueError):
+        store.delete(Filter())
+
+
+@pytest.mark.parametrize("mode", ["dense", "sparse", "hybrid"])
+def test_filtered_queries_find_the_right_point(backend, mode):
+    store = backend()
+    store.upsert([
+        _point("vit", 0, "vitamin d reduces bone fractures", seed=1),
+        _point("rust", 0, "rust is a systems programming language", seed=2),
+        _point("other-tenant", 0, "vitamin d and bone fractures", tenant="t2", seed=1),
+        _point("secret", 0, "vitamin d bone fractures secret study", acl=("group:hr",), seed=1),
+    ])
+    hits = store.query(mode=mode, flt=Filter(tenant="t1", acl_any=["*", "user:u"]), limit=10,
+                       dense=_vec(1), sparse=BM25.embed_query("vitamin bone fractures"))
+    assert hits and hits[0].payload["doc_id"] == "vit"
+    assert {h.payload["doc_id"] for h in hits} <= {"vit", "rust"}
+    hr = store.query(mode=mode, flt=Filter(tenant="t1", acl_any=["*", "group:hr"]), limit=10,
+                     dense=_vec(1), sparse=BM25.embed_query("secret study"))
+    assert "secret" in {h.payload["doc_id"] for h in hr}
+
+
+def test_metadata_match_filter(backend):
+    store = backend()
+    store.upsert([_point("a", 0, "same words here"), _point("b", 0, "same words here")])
+    hits = store.query(mode="sparse", flt=Filter(tenant="t1", match={"doc_id": ["b"]}), limit=5,
+                       sparse=BM25.embed_query("same words"))
+    assert [h.payload["doc_id"] for h in hits] == ["b"]
+
+
+def test_persists_across_reopen(backend):
+    store = backend()
+    store.upsert([_point("a", i, f"persisted {i}") for i in range(5)])
+    store.close()
+    reopened = backend()
+    assert reopened.count() == 5
+    hits = reopened.query(mode="hybrid", flt=Filter(tenant="t1", acl_any=["*"]), limit=3,
+                          dense=_vec(3), sparse=BM25.embed_query("persisted"))
+    assert len(hits) == 3
