@@ -128,7 +128,12 @@ def _parse_delimited(content: bytes, *, fmt: str, title: str) -> ParsedDocument:
     import csv
 
     text = decode_text(content)
-    delimiter = "\t" if fmt == "tsv" else (csv.Sniffer().sniff(text[:4096], ",;|\t").delimiter if text.strip() else ",")
+    delimiter = "\t" if fmt == "tsv" else ","
+    if fmt == "csv":
+        try:
+            delimiter = csv.Sniffer().sniff(text[:4096], ",;|\t").delimiter
+        except csv.Error:  # a single column has no delimiter to find
+            pass
     rows = [" | ".join(c.strip() for c in row) for row in csv.reader(io.StringIO(text), delimiter=delimiter)]
     return assemble([Block("table", "\n".join(r for r in rows if r.strip(" |")))], title=title)
 

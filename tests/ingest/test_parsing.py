@@ -24,6 +24,7 @@ GOOD = [
     ("stanley-cups.csv", ["Stanley Cups", "Blues"]),
     ("stanley-cups.tsv", ["Stanley Cups"]),
     ("stanley-cups-utf-16.csv", ["Stanley Cups"]),
+    ("single-column.csv", []),
     ("fake-email.eml", ["Important points"]),
     ("fake-email.msg", ["Important points"]),
     ("simple.docx", ["Parrots"]),
