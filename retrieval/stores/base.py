@@ -36,6 +36,25 @@ class Filter(BaseModel):
         return must, list(self.exclude.items())
 
 
+def to_native_filter(flt: Filter | None, lib: Any) -> Any:
+    """Translate to `lib`'s filter; `qdrant_edge` and `qdrant_client.models` share the class names used here."""
+    if flt is None:
+        return None
+    must, must_not = flt.conditions()
+    if not must and not must_not:
+        return None
+
+    def condition(key: str, value: Scalar | list[Scalar]) -> Any:
+        if isinstance(value, list):
+            return lib.FieldCondition(key=key, match=lib.MatchAny(any=value))
+        return lib.FieldCondition(key=key, match=lib.MatchValue(value=value))
+
+    return lib.Filter(
+        must=[condition(k, v) for k, v in must] or None,
+        must_not=[condition(k, v) for k, v in must_not] or None,
+    )
+
+
 @dataclass(slots=True)
 class Point:
     id: str

@@ -9,25 +9,20 @@ import qdrant_edge as qe
 
 from citewise.errors import IndexLockedError
 from retrieval.encoders.sparse import SparseVector
-from retrieval.stores.base import DENSE, INDEXED_FIELDS, SPARSE, Filter, Point, ScoredPoint, SearchMode
+from retrieval.stores.base import (
+    DENSE,
+    INDEXED_FIELDS,
+    SPARSE,
+    Filter,
+    Point,
+    ScoredPoint,
+    SearchMode,
+    to_native_filter,
+)
 
 
-def _condition(key: str, value: object) -> qe.FieldCondition:
-    if isinstance(value, list):
-        return qe.FieldCondition(key=key, match=qe.MatchAny(any=value))
-    return qe.FieldCondition(key=key, match=qe.MatchValue(value=value))
-
-
-def _filter(flt: Filter | None) -> qe.Filter | None:
-    if flt is None:
-        return None
-    must, must_not = flt.conditions()
-    if not must and not must_not:
-        return None
-    return qe.Filter(
-        must=[_condition(k, v) for k, v in must] or None,
-        must_not=[_condition(k, v) for k, v in must_not] or None,
-    )
+def _filter(flt: Filter | None):  # noqa: ANN202
+    return to_native_filter(flt, qe)
 
 
 class EdgeStore:

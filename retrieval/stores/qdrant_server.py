@@ -14,25 +14,20 @@ from qdrant_client import QdrantClient, models
 
 from citewise.errors import IndexLockedError
 from retrieval.encoders.sparse import SparseVector
-from retrieval.stores.base import DENSE, INDEXED_FIELDS, SPARSE, Filter, Point, ScoredPoint, SearchMode
+from retrieval.stores.base import (
+    DENSE,
+    INDEXED_FIELDS,
+    SPARSE,
+    Filter,
+    Point,
+    ScoredPoint,
+    SearchMode,
+    to_native_filter,
+)
 
 
-def _condition(key: str, value: object) -> models.FieldCondition:
-    if isinstance(value, list):
-        return models.FieldCondition(key=key, match=models.MatchAny(any=value))
-    return models.FieldCondition(key=key, match=models.MatchValue(value=value))
-
-
-def _filter(flt: Filter | None) -> models.Filter | None:
-    if flt is None:
-        return None
-    must, must_not = flt.conditions()
-    if not must and not must_not:
-        return None
-    return models.Filter(
-        must=[_condition(k, v) for k, v in must] or None,
-        must_not=[_condition(k, v) for k, v in must_not] or None,
-    )
+def _filter(flt: Filter | None):  # noqa: ANN202
+    return to_native_filter(flt, models)
 
 
 class QdrantServerStore:
