@@ -21,7 +21,7 @@ def _peak_rss_mb() -> float:
 
 
 def run_ingest_benchmark(path: Path, *, torch_sample: int = 0, log: Callable[[str], None] = print) -> dict:
-    from connectors import create_connector
+    from connectors import FailedItem, create_connector
     from ingest.parsing import parse_document
     from ingest.pipeline import Ingestor
     from retrieval.encoders.dense import OnnxEncoder, TorchEncoder
@@ -50,7 +50,7 @@ def run_ingest_benchmark(path: Path, *, torch_sample: int = 0, log: Callable[[st
         chunker = ingestor.chunker
         texts: list[str] = []
         for doc in create_connector(kind, path=path).load():
-            if hasattr(doc, "source_id"):
+            if not isinstance(doc, FailedItem):
                 try:
                     parsed = parse_document(doc)
                 except Exception:

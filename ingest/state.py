@@ -11,8 +11,8 @@ from collections.abc import Iterable
 from datetime import UTC, datetime
 
 import numpy as np
-from sqlalchemy import DateTime, Integer, LargeBinary, String, Text, delete, select
-from sqlalchemy.orm import Mapped, Session, mapped_column, sessionmaker
+from sqlalchemy import DateTime, Integer, LargeBinary, String, Text, delete, func, select
+from sqlalchemy.orm import Mapped, mapped_column, sessionmaker
 
 from citewise.db import Base
 
@@ -93,9 +93,9 @@ class SyncState:
             for i in range(0, len(doc_ids), 500):
                 s.execute(delete(DocumentState).where(DocumentState.doc_id.in_(doc_ids[i : i + 500])))
 
-    def count(self, session: Session | None = None) -> int:
+    def count(self) -> int:
         with self.sessions() as s:
-            return len(s.scalars(select(DocumentState.doc_id).where(DocumentState.collection == self.collection)).all())
+            return s.scalar(select(func.count()).where(DocumentState.collection == self.collection)) or 0
 
 
 class EmbeddingCache:

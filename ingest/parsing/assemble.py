@@ -53,7 +53,7 @@ def assemble(blocks: list[Block], *, title: str = "", pages: int | None = None) 
 
 
 def paragraphs(text: str, *, page: int | None = None) -> list[Block]:
-    """Split plain text on blank lines; a short line without final punctuation before text reads as a title."""
+    """Split plain text into paragraph blocks on blank lines (no title detection: that is unstructured's job)."""
     blocks: list[Block] = []
     for para in text.replace("\r\n", "\n").replace("\r", "\n").split("\n\n"):
         para = para.strip()
