@@ -32,9 +32,11 @@ def get_engine(url: str) -> Engine:
 
 
 def init_db(url: str) -> sessionmaker:
-    """Create missing tables (migrations arrive with the scale-out work) and return a session factory."""
-    import ingest.state  # noqa: F401  (registers the ingest tables on Base)
+    """Create the tables registered on Base so far and return a session factory.
 
+    Table modules (e.g. ingest.state) import this one, never the reverse: the kernel imports nothing below it.
+    Migrations arrive with the scale-out work.
+    """
     engine = get_engine(url)
     Base.metadata.create_all(engine)
     return sessionmaker(engine, expire_on_commit=False)

@@ -71,7 +71,7 @@ class Chunker:
                 current.clear()
 
         for element, n_tokens in zip(parsed.elements, counts, strict=True):
-            _, budget = self._budget(title, element, max_total)
+            budget = self._budget(title, element, max_total)
             if n_tokens > budget:
                 flush()
                 for piece in self._splitter(budget).create_documents([element.text]):
@@ -90,13 +90,15 @@ class Chunker:
         flush()
         return self._to_chunks(parsed, spans, doc_id=doc_id, title=title, max_total=max_total)
 
-    def _budget(self, title: str, element: Element, max_total: int) -> tuple[str, int]:
-        prefix = self._prefix_cached(title, tuple(element.section_path))
-        return prefix, max(16, max_total - self._count([prefix])[0] if prefix else max_total)
+    def _budget(self, title: str, element: Element, max_total: int) -> int:
+        _, prefix_tokens = self._prefix_cached(title, tuple(element.section_path))
+        return max(16, max_total - prefix_tokens)
 
     @lru_cache(maxsize=1024)  # noqa: B019
-    def _prefix_cached(self, title: str, section_path: tuple[str, ...]) -> str:
-        return self._prefix(title, list(section_path))
+    def _prefix_cached(self, title: str, section_path: tuple[str, ...]) -> tuple[str, int]:
+        """The prefix and its token count, computed once per (title, section)."""
+        prefix = self._prefix(title, list(section_path))
+        return prefix, (self._count([prefix])[0] if prefix else 0)
 
     def _to_chunks(
         self, parsed: ParsedDocument, spans: list[tuple[int, int, Element]], *, doc_id: str, title: str, max_total: int
@@ -104,7 +106,7 @@ class Chunker:
         chunks: list[Chunk] = []
         embed_texts = []
         for start, end, element in spans:
-            prefix = self._prefix_cached(title, tuple(element.section_path))
+            prefix, _ = self._prefix_cached(title, tuple(element.section_path))
             embed_texts.append(prefix + parsed.text[start:end])
         counts = self._count(embed_texts)
         for (start, end, element), embed_text, n in zip(spans, embed_texts, counts, strict=True):

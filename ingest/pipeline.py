@@ -110,7 +110,8 @@ class Ingestor:
         return hashlib.sha256(json.dumps(config, sort_keys=True, default=str).encode()).hexdigest()
 
     def close(self) -> None:
-        if "store" in self.__dict__ or self._store is not None:
+        """Close the index if this ingestor opened it; an injected store belongs to its caller."""
+        if "store" in self.__dict__ and self._store is None:
             self.store.close()
 
     # -- the sync ---------------------------------------------------------------------------------------
@@ -130,7 +131,9 @@ class Ingestor:
         t0 = time.perf_counter()
         report = IngestReport()
         known = self.state.for_source(connector.source_id, tenant)
-        total = sum(1 for _ in connector.list_ids()) if isinstance(connector, ListIdsConnector) else None
+        # a second pass over the source, so only when a progress bar will show the total
+        wants_total = progress.shows_total and isinstance(connector, ListIdsConnector)
+        total = sum(1 for _ in connector.list_ids()) if wants_total else None
         progress.start(total, f"ingest {connector.source_id.split(':', 1)[-1][-40:]}")
         seen: set[str] = set()
         batch: list[_Pending] = []
@@ -269,10 +272,9 @@ class Ingestor:
     def _failed_row(self, p: _Pending, tenant: str, message: str) -> dict:
         prev = p.previous
         if prev is not None and prev.status == "indexed":  # keep serving the last good version
-            return {"doc_id": p.doc_id, "status": "indexed", "fingerprint": prev.fingerprint, "error": message,
-                    "tenant": tenant, "source_id": p.doc.source_id, "key": p.doc.key, "uri": p.doc.uri,
-                    "title": p.doc.title, "version": prev.version, "chunks": prev.chunks}
-        row = self._row(p, tenant, status="failed", fingerprint=None)
+            row = self._row(p, tenant, status="indexed", fingerprint=prev.fingerprint)
+            row.update(version=prev.version, chunks=prev.chunks)
+        else:
+            row = self._row(p, tenant, status="failed", fingerprint=None)
         row["error"] = message
-        row["chunks"] = 0
         return row

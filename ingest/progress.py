@@ -4,10 +4,15 @@ from __future__ import annotations
 
 import sys
 import time
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
+
+if TYPE_CHECKING:
+    from rich.console import Console
 
 
 class Progress(Protocol):
+    shows_total: bool  # whether start() wants a document count (costs the caller a listing pass)
+
     def start(self, total: int | None, label: str) -> None: ...
 
     def advance(self, docs: int = 1, chunks: int = 0) -> None: ...
@@ -16,6 +21,8 @@ class Progress(Protocol):
 
 
 class NoProgress:
+    shows_total = False
+
     def start(self, total: int | None, label: str) -> None:
         pass
 
@@ -27,8 +34,9 @@ class NoProgress:
 
 
 class RichProgress:
-    def __init__(self) -> None:
-        from rich.console import Console
+    shows_total = True
+
+    def __init__(self, console: Console | None = None) -> None:
         from rich.progress import BarColumn, MofNCompleteColumn, TextColumn, TimeElapsedColumn, TimeRemainingColumn
         from rich.progress import Progress as Bar
 
@@ -41,7 +49,7 @@ class RichProgress:
             TimeElapsedColumn(),
             TextColumn("ETA"),
             TimeRemainingColumn(),
-            console=Console(stderr=True),
+            console=console or Console(stderr=True),
             transient=False,
         )
         self._task = None

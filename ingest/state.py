@@ -7,11 +7,10 @@ run treats as changed (or, if the item is gone, as deleted): re-runs converge to
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from datetime import UTC, datetime
 
 import numpy as np
-from sqlalchemy import DateTime, Integer, LargeBinary, String, Text, delete, func, select
+from sqlalchemy import DateTime, Integer, LargeBinary, String, Text, delete, select
 from sqlalchemy.orm import Mapped, mapped_column, sessionmaker
 
 from citewise.db import Base
@@ -63,15 +62,6 @@ class SyncState:
             )
             return {r.doc_id: r for r in rows}
 
-    def get_many(self, doc_ids: Iterable[str]) -> dict[str, DocumentState]:
-        ids = list(doc_ids)
-        out: dict[str, DocumentState] = {}
-        with self.sessions() as s:
-            for i in range(0, len(ids), 500):
-                for r in s.scalars(select(DocumentState).where(DocumentState.doc_id.in_(ids[i : i + 500]))):
-                    out[r.doc_id] = r
-        return out
-
     def upsert(self, rows: list[dict]) -> None:
         if not rows:
             return
@@ -92,10 +82,6 @@ class SyncState:
         with self.sessions.begin() as s:
             for i in range(0, len(doc_ids), 500):
                 s.execute(delete(DocumentState).where(DocumentState.doc_id.in_(doc_ids[i : i + 500])))
-
-    def count(self) -> int:
-        with self.sessions() as s:
-            return s.scalar(select(func.count()).where(DocumentState.collection == self.collection)) or 0
 
 
 class EmbeddingCache:

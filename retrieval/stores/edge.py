@@ -21,10 +21,6 @@ from retrieval.stores.base import (
 )
 
 
-def _filter(flt: Filter | None):  # noqa: ANN202
-    return to_native_filter(flt, qe)
-
-
 class EdgeStore:
     def __init__(self, path: Path, dim: int) -> None:
         self.path = Path(path)
@@ -69,7 +65,7 @@ class EdgeStore:
         )
 
     def delete(self, flt: Filter) -> None:
-        edge_filter = _filter(flt)
+        edge_filter = to_native_filter(flt, qe)
         if edge_filter is None:
             raise ValueError("refusing to delete with an empty filter")
         self.shard.update(qe.UpdateOperation.delete_points_by_filter(edge_filter))
@@ -84,7 +80,7 @@ class EdgeStore:
         sparse: SparseVector | None = None,
         prefetch_limit: int = 100,
     ) -> list[ScoredPoint]:
-        edge_filter = _filter(flt)
+        edge_filter = to_native_filter(flt, qe)
         dense_q = qe.Query.Nearest([float(x) for x in dense], using=DENSE) if dense is not None else None
         sparse_q = (
             qe.Query.Nearest(qe.SparseVector(indices=sparse.indices, values=sparse.values), using=SPARSE)
@@ -110,14 +106,14 @@ class EdgeStore:
         return [ScoredPoint(str(p.id), float(p.score), dict(p.payload or {})) for p in self.shard.query(request)]
 
     def count(self, flt: Filter | None = None) -> int:
-        return int(self.shard.count(qe.CountRequest(exact=True, filter=_filter(flt))))
+        return int(self.shard.count(qe.CountRequest(exact=True, filter=to_native_filter(flt, qe))))
 
     def scroll(self, flt: Filter | None = None, limit: int = 10_000) -> list[ScoredPoint]:
         out: list[ScoredPoint] = []
         offset = None
         while len(out) < limit:
             records, offset = self.shard.scroll(
-                qe.ScrollRequest(offset=offset, limit=min(1000, limit - len(out)), filter=_filter(flt), with_payload=True)
+                qe.ScrollRequest(offset=offset, limit=min(1000, limit - len(out)), filter=to_native_filter(flt, qe), with_payload=True)
             )
             out.extend(ScoredPoint(str(r.id), 0.0, dict(r.payload or {})) for r in records)
             if offset is None or not records:

@@ -26,10 +26,6 @@ from retrieval.stores.base import (
 )
 
 
-def _filter(flt: Filter | None):  # noqa: ANN202
-    return to_native_filter(flt, models)
-
-
 class QdrantServerStore:
     def __init__(
         self,
@@ -83,7 +79,7 @@ class QdrantServerStore:
         )
 
     def delete(self, flt: Filter) -> None:
-        qfilter = _filter(flt)
+        qfilter = to_native_filter(flt, models)
         if qfilter is None:
             raise ValueError("refusing to delete with an empty filter")
         self.client.delete(self.collection, points_selector=models.FilterSelector(filter=qfilter), wait=True)
@@ -98,7 +94,7 @@ class QdrantServerStore:
         sparse: SparseVector | None = None,
         prefetch_limit: int = 100,
     ) -> list[ScoredPoint]:
-        qfilter = _filter(flt)
+        qfilter = to_native_filter(flt, models)
         dense_q = [float(x) for x in dense] if dense is not None else None
         sparse_q = (
             models.SparseVector(indices=sparse.indices, values=sparse.values) if sparse is not None and sparse.indices else None
@@ -129,14 +125,14 @@ class QdrantServerStore:
         return [ScoredPoint(str(p.id), float(p.score), dict(p.payload or {})) for p in result.points]
 
     def count(self, flt: Filter | None = None) -> int:
-        return int(self.client.count(self.collection, count_filter=_filter(flt), exact=True).count)
+        return int(self.client.count(self.collection, count_filter=to_native_filter(flt, models), exact=True).count)
 
     def scroll(self, flt: Filter | None = None, limit: int = 10_000) -> list[ScoredPoint]:
         out: list[ScoredPoint] = []
         offset = None
         while len(out) < limit:
             records, offset = self.client.scroll(
-                self.collection, scroll_filter=_filter(flt), limit=min(1000, limit - len(out)), offset=offset, with_payload=True
+                self.collection, scroll_filter=to_native_filter(flt, models), limit=min(1000, limit - len(out)), offset=offset, with_payload=True
             )
             out.extend(ScoredPoint(str(r.id), 0.0, dict(r.payload or {})) for r in records)
             if offset is None or not records:

@@ -29,7 +29,9 @@ def folder(tmp_path):
     return d
 
 
-def test_add_unchanged_change_delete(settings, encoder, folder):
+@pytest.mark.parametrize("backend", ["edge", "qdrant"])
+def test_add_unchanged_change_delete(settings, encoder, folder, backend):
+    settings.index.backend = backend  # qdrant = qdrant-client local mode in the data dir
     ing = Ingestor(settings, encoder=encoder)
     r1 = ing.sync(FilesystemConnector(path=folder))
     assert (r1.added, r1.updated, r1.unchanged, r1.deleted, r1.failed) == (3, 0, 0, 0, 0)

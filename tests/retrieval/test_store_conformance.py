@@ -116,3 +116,30 @@ def test_persists_across_reopen(backend):
     hits = reopened.query(mode="hybrid", flt=Filter(tenant="t1", acl_any=["*"]), limit=3,
                           dense=_vec(3), sparse=BM25.embed_query("persisted"))
     assert len(hits) == 3
+
+
+def test_second_open_of_the_same_folder_is_a_clear_error(backend):
+    from citewise.errors import IndexLockedError
+
+    backend()
+    with pytest.raises(IndexLockedError, match="open in another process"):
+        backend()
+
+
+def test_idf_is_applied_by_the_engine(backend):
+    """BM25 weights are tf-only on the client; the rare term must still win through Qdrant's IDF modifier."""
+    store = backend()
+    store.upsert([_point("rare", 0, "zebra")] + [_point(f"common{i}", 0, "horse") for i in range(8)])
+    hits = store.query(mode="sparse", flt=Filter(tenant="t1"), limit=3, sparse=BM25.embed_query("horse zebra"))
+    assert hits[0].payload["doc_id"] == "rare"
+    assert hits[0].score > hits[1].score
+
+
+def test_edge_creates_payload_indexes_for_filtered_fields(tmp_path):
+    from retrieval.stores.base import INDEXED_FIELDS
+
+    store = EdgeStore(tmp_path / "edge", DIM)
+    try:
+        assert set(INDEXED_FIELDS) <= set(store.shard.info().payload_schema)
+    finally:
+        store.close()
