@@ -26,6 +26,7 @@ run: install
 	$(BIN)/citewise search "How does Citewise keep deleted files out of search results?" --k 3
 
 test: install
+	$(BIN)/ruff check .
 	$(BIN)/python -m pytest -q
 
 bench-ingest: install

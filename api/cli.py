@@ -41,8 +41,12 @@ def _connector_for(path: Path, kind: str | None, acl: list[str] | None, max_byte
 def ingest(
     paths: Annotated[list[Path], typer.Argument(help="files or folders (a .jsonl file: one document per line)")],
     tenant: Annotated[str, typer.Option(help="tenant the documents belong to")] = "default",
-    acl: Annotated[list[str] | None, typer.Option(help="principal allowed to see them (user:U, group:G); repeatable")] = None,
-    connector: Annotated[str | None, typer.Option(help="connector type; default: jsonl for .jsonl files, else filesystem")] = None,
+    acl: Annotated[
+        list[str] | None, typer.Option(help="principal allowed to see them (user:U, group:G); repeatable")
+    ] = None,
+    connector: Annotated[
+        str | None, typer.Option(help="connector type; default: jsonl for .jsonl files, else filesystem")
+    ] = None,
     collection: Annotated[str | None, typer.Option(help="index collection (default from settings)")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="print one JSON report, no progress bar")] = False,
 ) -> None:
@@ -102,7 +106,26 @@ def search(
     finally:
         searcher.close()
     if as_json:
-        typer.echo(json.dumps([h.model_dump(include={"doc_id", "chunk_id", "score", "title", "path", "page", "text", "char_start", "char_end"}) for h in hits]))
+        typer.echo(
+            json.dumps(
+                [
+                    h.model_dump(
+                        include={
+                            "doc_id",
+                            "chunk_id",
+                            "score",
+                            "title",
+                            "path",
+                            "page",
+                            "text",
+                            "char_start",
+                            "char_end",
+                        }
+                    )
+                    for h in hits
+                ]
+            )
+        )
         return
     if not hits:
         typer.echo("no results")

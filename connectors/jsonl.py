@@ -34,10 +34,18 @@ class JsonlConnector(LoadConnector, ListIdsConnector):
                 try:
                     record = json.loads(line)
                 except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-                    yield lineno, FailedItem(key=f"line:{lineno}", uri=uri, error=f"corrupt: line {lineno} is not valid JSON ({exc})")
+                    yield (
+                        lineno,
+                        FailedItem(
+                            key=f"line:{lineno}", uri=uri, error=f"corrupt: line {lineno} is not valid JSON ({exc})"
+                        ),
+                    )
                     continue
                 if not isinstance(record, dict):
-                    yield lineno, FailedItem(key=f"line:{lineno}", uri=uri, error=f"corrupt: line {lineno} is not a JSON object")
+                    yield (
+                        lineno,
+                        FailedItem(key=f"line:{lineno}", uri=uri, error=f"corrupt: line {lineno} is not a JSON object"),
+                    )
                     continue
                 yield lineno, record
 
@@ -61,7 +69,8 @@ class JsonlConnector(LoadConnector, ListIdsConnector):
             text = next((rec[f] for f in TEXT_FIELDS if isinstance(rec.get(f), str)), None)
             if text is None:
                 yield FailedItem(
-                    key=key, uri=f"{self.path}#{key}",
+                    key=key,
+                    uri=f"{self.path}#{key}",
                     error=f"empty: record {key!r} has no text field (expected one of {', '.join(TEXT_FIELDS)})",
                 )
                 continue

@@ -86,7 +86,11 @@ def run_ingest_benchmark(path: Path, *, torch_sample: int = 0, log: Callable[[st
             "docs_per_s": round(docs / first_s, 1),
             "chunks_per_s": round(first.chunks / first_s, 1),
         },
-        "reingest_unchanged": {"seconds": round(second_s, 3), "unchanged": second.unchanged, "speedup": round(first_s / second_s, 1)},
+        "reingest_unchanged": {
+            "seconds": round(second_s, 3),
+            "unchanged": second.unchanged,
+            "speedup": round(first_s / second_s, 1),
+        },
         "pure_embedding": {
             "fast_path_onnx_int8_s": round(onnx_s, 2),
             "fast_path_chunks_per_s": round(len(texts) / onnx_s, 1),

@@ -122,9 +122,7 @@ class Ingestor:
         h.update(json.dumps(meta, sort_keys=True, default=str).encode())
         return h.hexdigest()
 
-    def sync(
-        self, connector: Connector, *, tenant: str = "default", progress: Progress | None = None
-    ) -> IngestReport:
+    def sync(self, connector: Connector, *, tenant: str = "default", progress: Progress | None = None) -> IngestReport:
         if not isinstance(connector, LoadConnector):
             raise TypeError(f"{type(connector).__name__} cannot do a full load")
         progress = progress or NoProgress()
@@ -204,7 +202,12 @@ class Ingestor:
         sparse = self.sparse.embed_documents([c.embed_text for c in chunks])
         by_doc = {p.doc_id: p for p in ready}
         points = [
-            Point(point_id_for(c.doc_id, c.index), vectors[i].tolist(), sparse[i], self._payload(c, by_doc[c.doc_id], tenant))
+            Point(
+                point_id_for(c.doc_id, c.index),
+                vectors[i].tolist(),
+                sparse[i],
+                self._payload(c, by_doc[c.doc_id], tenant),
+            )
             for i, c in enumerate(chunks)
         ]
         for i in range(0, len(points), UPSERT_BATCH):

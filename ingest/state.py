@@ -97,7 +97,9 @@ class EmbeddingCache:
             for i in range(0, len(keys), 500):
                 batch = keys[i : i + 500]
                 for key, blob in s.execute(
-                    select(EmbeddingCacheEntry.key, EmbeddingCacheEntry.vector).where(EmbeddingCacheEntry.key.in_(batch))
+                    select(EmbeddingCacheEntry.key, EmbeddingCacheEntry.vector).where(
+                        EmbeddingCacheEntry.key.in_(batch)
+                    )
                 ):
                     vec = np.frombuffer(blob, dtype=np.float32)
                     if vec.shape[0] == self.dim:

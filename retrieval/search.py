@@ -64,7 +64,12 @@ class Searcher:
         dense = self.encoder.embed_query(query).tolist() if mode in ("dense", "hybrid") else None
         sparse = self.sparse.embed_query(query) if mode in ("sparse", "hybrid") else None
         points = self.store.query(
-            mode=mode, flt=principal_filter(principal), limit=k, dense=dense, sparse=sparse, prefetch_limit=prefetch_limit
+            mode=mode,
+            flt=principal_filter(principal),
+            limit=k,
+            dense=dense,
+            sparse=sparse,
+            prefetch_limit=prefetch_limit,
         )
         return [to_hit(p) for p in points]
 

@@ -16,16 +16,31 @@ OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 ZIP_MAGIC = b"PK\x03\x04"
 
 EXTENSIONS: dict[str, str] = {
-    "txt": "text", "text": "text", "log": "text",
-    "md": "md", "markdown": "md",
-    "rst": "rst", "org": "org",
-    "html": "html", "htm": "html", "xhtml": "html",
+    "txt": "text",
+    "text": "text",
+    "log": "text",
+    "md": "md",
+    "markdown": "md",
+    "rst": "rst",
+    "org": "org",
+    "html": "html",
+    "htm": "html",
+    "xhtml": "html",
     "xml": "xml",
-    "json": "json", "ndjson": "ndjson", "jsonl": "ndjson",
-    "csv": "csv", "tsv": "tsv",
-    "eml": "eml", "msg": "msg",
-    "docx": "docx", "pptx": "pptx", "xlsx": "xlsx", "odt": "odt",
-    "rtf": "rtf", "epub": "epub", "pdf": "pdf",
+    "json": "json",
+    "ndjson": "ndjson",
+    "jsonl": "ndjson",
+    "csv": "csv",
+    "tsv": "tsv",
+    "eml": "eml",
+    "msg": "msg",
+    "docx": "docx",
+    "pptx": "pptx",
+    "xlsx": "xlsx",
+    "odt": "odt",
+    "rtf": "rtf",
+    "epub": "epub",
+    "pdf": "pdf",
 }
 ZIP_FORMATS = {"docx", "pptx", "xlsx", "odt", "epub"}
 LEGACY = {
@@ -34,9 +49,25 @@ LEGACY = {
     "xls": ("Excel 97-2003 workbook", "xlsx"),
 }
 BINARY_KINDS = {
-    "png": "image", "jpg": "image", "jpeg": "image", "gif": "image", "bmp": "image", "tif": "image", "tiff": "image",
-    "heic": "image", "webp": "image", "mp3": "audio", "wav": "audio", "mp4": "video", "mov": "video",
-    "zip": "archive", "gz": "archive", "tar": "archive", "7z": "archive", "exe": "executable", "bin": "binary",
+    "png": "image",
+    "jpg": "image",
+    "jpeg": "image",
+    "gif": "image",
+    "bmp": "image",
+    "tif": "image",
+    "tiff": "image",
+    "heic": "image",
+    "webp": "image",
+    "mp3": "audio",
+    "wav": "audio",
+    "mp4": "video",
+    "mov": "video",
+    "zip": "archive",
+    "gz": "archive",
+    "tar": "archive",
+    "7z": "archive",
+    "exe": "executable",
+    "bin": "binary",
 }
 
 
@@ -70,8 +101,7 @@ def detect_format(filename: str, content: bytes) -> str:
             return "text"
         shown = f".{ext}" if ext else "files without an extension"
         raise UnsupportedFormatError(
-            f"{shown} of this kind are not supported (binary content); supported: "
-            + ", ".join(sorted(set(EXTENSIONS)))
+            f"{shown} of this kind are not supported (binary content); supported: " + ", ".join(sorted(set(EXTENSIONS)))
         )
     if fmt in ZIP_FORMATS and not content.startswith(ZIP_MAGIC):
         if content.startswith(OLE_MAGIC):

@@ -83,6 +83,8 @@ def _export(model_dir: Path, target: Path) -> None:
                 opset_version=17,
                 dynamo=False,
             )
-        quantize_dynamic(str(fp32), str(int8), weight_type=QuantType.QInt8, per_channel=True, op_types_to_quantize=["MatMul"])
+        quantize_dynamic(
+            str(fp32), str(int8), weight_type=QuantType.QInt8, per_channel=True, op_types_to_quantize=["MatMul"]
+        )
         (target.parent / "export.json").write_text(json.dumps({"source": str(model_dir), "recipe": EXPORT_VERSION}))
         os.replace(int8, target)

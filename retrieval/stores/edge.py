@@ -113,7 +113,12 @@ class EdgeStore:
         offset = None
         while len(out) < limit:
             records, offset = self.shard.scroll(
-                qe.ScrollRequest(offset=offset, limit=min(1000, limit - len(out)), filter=to_native_filter(flt, qe), with_payload=True)
+                qe.ScrollRequest(
+                    offset=offset,
+                    limit=min(1000, limit - len(out)),
+                    filter=to_native_filter(flt, qe),
+                    with_payload=True,
+                )
             )
             out.extend(ScoredPoint(str(r.id), 0.0, dict(r.payload or {})) for r in records)
             if offset is None or not records:

@@ -97,7 +97,9 @@ class QdrantServerStore:
         qfilter = to_native_filter(flt, models)
         dense_q = [float(x) for x in dense] if dense is not None else None
         sparse_q = (
-            models.SparseVector(indices=sparse.indices, values=sparse.values) if sparse is not None and sparse.indices else None
+            models.SparseVector(indices=sparse.indices, values=sparse.values)
+            if sparse is not None and sparse.indices
+            else None
         )
         if mode == "hybrid":
             prefetch = [
@@ -132,7 +134,11 @@ class QdrantServerStore:
         offset = None
         while len(out) < limit:
             records, offset = self.client.scroll(
-                self.collection, scroll_filter=to_native_filter(flt, models), limit=min(1000, limit - len(out)), offset=offset, with_payload=True
+                self.collection,
+                scroll_filter=to_native_filter(flt, models),
+                limit=min(1000, limit - len(out)),
+                offset=offset,
+                with_payload=True,
             )
             out.extend(ScoredPoint(str(r.id), 0.0, dict(r.payload or {})) for r in records)
             if offset is None or not records:

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
-from hypothesis import HealthCheck, given, settings, strategies as st
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from citewise.models import ParsedDocument
 from citewise.settings import ChunkingSettings
@@ -17,8 +18,15 @@ def _count(tokenizer, text: str) -> int:
 
 
 def test_small_elements_are_packed_within_a_section(tokenizer):
-    doc = _doc([Block("title", "Intro", depth=0), Block("text", "First paragraph."), Block("text", "Second one."),
-                Block("title", "Details", depth=0), Block("text", "Third paragraph.")])
+    doc = _doc(
+        [
+            Block("title", "Intro", depth=0),
+            Block("text", "First paragraph."),
+            Block("text", "Second one."),
+            Block("title", "Details", depth=0),
+            Block("text", "Third paragraph."),
+        ]
+    )
     chunks = Chunker(tokenizer).run(doc, doc_id="d")
     assert len(chunks) == 2
     assert chunks[0].text == "Intro\n\nFirst paragraph.\n\nSecond one."

@@ -27,8 +27,9 @@ def _corpus(path, n=60):
 
 def _cli(data_dir, *args):
     env = {**os.environ, "CITEWISE_DATA_DIR": str(data_dir), "CITEWISE_INGEST__BATCH_DOCS": "2"}
-    return subprocess.Popen([sys.executable, "-m", "api.cli", *args], env=env, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True)
+    return subprocess.Popen(
+        [sys.executable, "-m", "api.cli", *args], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
 
 
 def _indexed(data_dir) -> int:

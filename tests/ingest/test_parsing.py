@@ -39,8 +39,14 @@ GOOD = [
 
 def _raw(path, content: bytes | None = None) -> RawDocument:
     data = path.read_bytes() if content is None else content
-    return RawDocument(source_id="test", key=path.name, uri=str(path), title=path.stem, content=data,
-                       metadata={"filename": path.name, "size_bytes": len(data)})
+    return RawDocument(
+        source_id="test",
+        key=path.name,
+        uri=str(path),
+        title=path.stem,
+        content=data,
+        metadata={"filename": path.name, "size_bytes": len(data)},
+    )
 
 
 @pytest.mark.parametrize(("name", "words"), GOOD, ids=[g[0] for g in GOOD])

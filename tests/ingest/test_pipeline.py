@@ -109,7 +109,9 @@ def test_tenants_and_acls_are_enforced_in_search(settings, encoder, folder, tmp_
 
 def test_jsonl_corpus_sync_and_record_deletion(settings, encoder, tmp_path):
     corpus = tmp_path / "corpus.jsonl"
-    rows = [{"_id": f"d{i}", "title": f"Doc {i}", "text": f"Record number {i} talks about topic {i}."} for i in range(6)]
+    rows = [
+        {"_id": f"d{i}", "title": f"Doc {i}", "text": f"Record number {i} talks about topic {i}."} for i in range(6)
+    ]
     corpus.write_text("\n".join(json.dumps(r) for r in rows))
     ing = Ingestor(settings, encoder=encoder)
     assert ing.sync(JsonlConnector(path=corpus)).added == 6

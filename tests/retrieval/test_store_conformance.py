@@ -49,8 +49,19 @@ def _point(doc: str, i: int, text: str, *, tenant="t1", acl=("*",), version="v1"
         id=str(uuid.uuid5(uuid.NAMESPACE_URL, f"{doc}/{i}")),
         dense=_vec(seed if seed is not None else hash((doc, i)) % 1000),
         sparse=BM25.embed_document(text),
-        payload={"tenant": tenant, "acl": list(acl), "doc_id": doc, "version": version, "source": "s",
-                 "path": f"/{doc}", "title": doc, "page": None, "char_start": 0, "char_end": len(text), "text": text},
+        payload={
+            "tenant": tenant,
+            "acl": list(acl),
+            "doc_id": doc,
+            "version": version,
+            "source": "s",
+            "path": f"/{doc}",
+            "title": doc,
+            "page": None,
+            "char_start": 0,
+            "char_end": len(text),
+            "text": text,
+        },
     )
 
 
@@ -84,26 +95,39 @@ def test_delete_document(backend):
 @pytest.mark.parametrize("mode", ["dense", "sparse", "hybrid"])
 def test_filtered_queries_find_the_right_point(backend, mode):
     store = backend()
-    store.upsert([
-        _point("vit", 0, "vitamin d reduces bone fractures", seed=1),
-        _point("rust", 0, "rust is a systems programming language", seed=2),
-        _point("other-tenant", 0, "vitamin d and bone fractures", tenant="t2", seed=1),
-        _point("secret", 0, "vitamin d bone fractures secret study", acl=("group:hr",), seed=1),
-    ])
-    hits = store.query(mode=mode, flt=Filter(tenant="t1", acl_any=["*", "user:u"]), limit=10,
-                       dense=_vec(1), sparse=BM25.embed_query("vitamin bone fractures"))
+    store.upsert(
+        [
+            _point("vit", 0, "vitamin d reduces bone fractures", seed=1),
+            _point("rust", 0, "rust is a systems programming language", seed=2),
+            _point("other-tenant", 0, "vitamin d and bone fractures", tenant="t2", seed=1),
+            _point("secret", 0, "vitamin d bone fractures secret study", acl=("group:hr",), seed=1),
+        ]
+    )
+    hits = store.query(
+        mode=mode,
+        flt=Filter(tenant="t1", acl_any=["*", "user:u"]),
+        limit=10,
+        dense=_vec(1),
+        sparse=BM25.embed_query("vitamin bone fractures"),
+    )
     assert hits and hits[0].payload["doc_id"] == "vit"
     assert {h.payload["doc_id"] for h in hits} <= {"vit", "rust"}
-    hr = store.query(mode=mode, flt=Filter(tenant="t1", acl_any=["*", "group:hr"]), limit=10,
-                     dense=_vec(1), sparse=BM25.embed_query("secret study"))
+    hr = store.query(
+        mode=mode,
+        flt=Filter(tenant="t1", acl_any=["*", "group:hr"]),
+        limit=10,
+        dense=_vec(1),
+        sparse=BM25.embed_query("secret study"),
+    )
     assert "secret" in {h.payload["doc_id"] for h in hr}
 
 
 def test_metadata_match_filter(backend):
     store = backend()
     store.upsert([_point("a", 0, "same words here"), _point("b", 0, "same words here")])
-    hits = store.query(mode="sparse", flt=Filter(tenant="t1", match={"doc_id": ["b"]}), limit=5,
-                       sparse=BM25.embed_query("same words"))
+    hits = store.query(
+        mode="sparse", flt=Filter(tenant="t1", match={"doc_id": ["b"]}), limit=5, sparse=BM25.embed_query("same words")
+    )
     assert [h.payload["doc_id"] for h in hits] == ["b"]
 
 
@@ -113,8 +137,13 @@ def test_persists_across_reopen(backend):
     store.close()
     reopened = backend()
     assert reopened.count() == 5
-    hits = reopened.query(mode="hybrid", flt=Filter(tenant="t1", acl_any=["*"]), limit=3,
-                          dense=_vec(3), sparse=BM25.embed_query("persisted"))
+    hits = reopened.query(
+        mode="hybrid",
+        flt=Filter(tenant="t1", acl_any=["*"]),
+        limit=3,
+        dense=_vec(3),
+        sparse=BM25.embed_query("persisted"),
+    )
     assert len(hits) == 3
 
 
