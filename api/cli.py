@@ -157,12 +157,15 @@ def models_prepare() -> None:
 def bench_ingest(
     path: Annotated[Path, typer.Argument(help="a BEIR corpus.jsonl or a folder")],
     torch_sample: Annotated[int, typer.Option(help="chunks embedded with torch for the speed ratio (0 = all)")] = 0,
+    repeats: Annotated[int, typer.Option(min=1, help="repeat every measurement; ratios are medians")] = 1,
     as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
-    """Ingestion throughput, pure embedding time (fast path vs torch) and peak RSS, in one run."""
+    """Ingestion throughput, pure embedding time (fast path vs torch) and peak RSS, in one process."""
     from evals.bench_ingest import run_ingest_benchmark
 
-    result = run_ingest_benchmark(path, torch_sample=torch_sample, log=lambda m: typer.echo(m, err=True))
+    result = run_ingest_benchmark(
+        path, torch_sample=torch_sample, repeats=repeats, log=lambda m: typer.echo(m, err=True)
+    )
     typer.echo(json.dumps(result, indent=None if as_json else 2))
 
 

@@ -1,7 +1,9 @@
 """Ingestion benchmark: end-to-end throughput, re-ingest time, pure embedding (fast path vs torch), peak RSS.
 
-Everything is measured in one process and one run, so the ratios compare like with like on a noisy machine.
-Peak RSS is read right after the two ingest runs, before the torch reference model is loaded.
+Each repeat measures, in one process: a first ingest into a fresh index, a re-ingest of the unchanged
+corpus, pure fast-path embedding of the same chunks, and torch vs fast path on one sample. Ratios are taken
+within a repeat (like with like on a noisy machine) and reported as medians over the repeats.
+Peak RSS is read after the first repeat's ingests, before the torch reference model is loaded.
 """
 
 from __future__ import annotations
@@ -20,7 +22,19 @@ def _peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux reports KiB
 
 
-def run_ingest_benchmark(path: Path, *, torch_sample: int = 0, log: Callable[[str], None] = print) -> dict:
+def _timed(fn: Callable[[], object]) -> tuple[float, object]:
+    t0 = time.perf_counter()
+    result = fn()
+    return time.perf_counter() - t0, result
+
+
+def _median(values: list[float], digits: int = 2) -> float:
+    return round(statistics.median(values), digits)
+
+
+def run_ingest_benchmark(
+    path: Path, *, torch_sample: int = 0, repeats: int = 1, log: Callable[[str], None] = print
+) -> dict:
     from connectors import FailedItem, create_connector
     from ingest.parsing import parse_document
     from ingest.pipeline import Ingestor
@@ -28,80 +42,86 @@ def run_ingest_benchmark(path: Path, *, torch_sample: int = 0, log: Callable[[st
 
     path = Path(path)
     kind = "jsonl" if path.is_file() and path.suffix == ".jsonl" else "filesystem"
-    with tempfile.TemporaryDirectory(prefix="citewise-bench-") as tmp:
-        settings = Settings(data_dir=Path(tmp))
 
-        log(f"first ingest of {path} into a fresh index ...")
-        t0 = time.perf_counter()
+    def ingest(settings: Settings):  # noqa: ANN202
         ingestor = Ingestor(settings)
-        first = ingestor.sync(create_connector(kind, path=path))
-        ingestor.close()
-        first_s = time.perf_counter() - t0
+        try:
+            return ingestor.sync(create_connector(kind, path=path))
+        finally:
+            ingestor.close()
 
-        log("re-ingest of the unchanged corpus ...")
-        t0 = time.perf_counter()
-        ingestor = Ingestor(settings)
-        second = ingestor.sync(create_connector(kind, path=path))
-        ingestor.close()
-        second_s = time.perf_counter() - t0
-        peak_rss = _peak_rss_mb()
-
-        log("re-chunking to time pure embedding of the same chunks ...")
-        chunker = ingestor.chunker
-        texts: list[str] = []
-        for doc in create_connector(kind, path=path).load():
-            if not isinstance(doc, FailedItem):
-                try:
-                    parsed = parse_document(doc)
-                except Exception:
-                    continue
-                texts.extend(c.embed_text for c in chunker.run(parsed, doc_id="bench", title=doc.title))
-
-        onnx = OnnxEncoder(settings.embedding)
-        onnx.embed_documents(texts[:8])  # load + warm up outside the timing
-        t0 = time.perf_counter()
-        onnx.embed_documents(texts)
-        onnx_s = time.perf_counter() - t0
-
-        sample = texts if torch_sample <= 0 else texts[:: max(1, len(texts) // torch_sample)][:torch_sample]
-        log(f"torch reference on {len(sample)} chunks ...")
-        ref = TorchEncoder(settings.embedding)
-        ref.embed_documents(sample[:8])
-        t0 = time.perf_counter()
-        ref_vectors = ref.embed_documents(sample)
-        torch_s = time.perf_counter() - t0
-        t0 = time.perf_counter()
-        fast_vectors = onnx.embed_documents(sample)
-        onnx_sample_s = time.perf_counter() - t0
+    rounds: list[dict] = []
+    texts: list[str] = []
+    onnx = ref = None
+    peak_rss = 0.0
+    first = None
+    for r in range(repeats):
+        with tempfile.TemporaryDirectory(prefix="citewise-bench-") as tmp:
+            settings = Settings(data_dir=Path(tmp))
+            log(f"[{r + 1}/{repeats}] first ingest of {path} into a fresh index ...")
+            first_s, first = _timed(lambda: ingest(settings))  # noqa: B023
+            log(f"[{r + 1}/{repeats}] re-ingest of the unchanged corpus ...")
+            second_s, second = _timed(lambda: ingest(settings))  # noqa: B023
+            if r == 0:
+                peak_rss = _peak_rss_mb()
+                log("re-chunking to time pure embedding of the same chunks ...")
+                chunker = Ingestor(settings).chunker
+                for doc in create_connector(kind, path=path).load():
+                    if isinstance(doc, FailedItem):
+                        continue
+                    try:
+                        parsed = parse_document(doc)
+                    except Exception:
+                        continue
+                    texts.extend(c.embed_text for c in chunker.run(parsed, doc_id="bench", title=doc.title))
+                step = max(1, len(texts) // torch_sample) if torch_sample > 0 else 1
+                sample = texts[::step][:torch_sample] if torch_sample > 0 else texts
+                onnx, ref = OnnxEncoder(settings.embedding), TorchEncoder(settings.embedding)
+                onnx.embed_documents(texts[:8])  # load + warm up outside the timings
+                ref.embed_documents(sample[:8])
+        log(f"[{r + 1}/{repeats}] pure embedding: fast path on all chunks, torch and fast path on the sample ...")
+        onnx_s, _ = _timed(lambda: onnx.embed_documents(texts))  # noqa: B023
+        torch_s, ref_vectors = _timed(lambda: ref.embed_documents(sample))  # noqa: B023
+        onnx_sample_s, fast_vectors = _timed(lambda: onnx.embed_documents(sample))  # noqa: B023
         cosines = (ref_vectors * fast_vectors).sum(axis=1)
+        rounds.append(
+            {
+                "first_ingest_s": round(first_s, 2),
+                "reingest_s": round(second_s, 3),
+                "reingest_unchanged": second.unchanged,
+                "fast_path_all_chunks_s": round(onnx_s, 2),
+                "torch_sample_s": round(torch_s, 2),
+                "fast_path_sample_s": round(onnx_sample_s, 2),
+                "fast_vs_torch": round(torch_s / onnx_sample_s, 2),
+                "end_to_end_over_pure_embedding": round(first_s / onnx_s, 2),
+                "reingest_speedup": round(first_s / second_s, 1),
+            }
+        )
 
     docs = first.added + first.failed
+    first_s = statistics.median(x["first_ingest_s"] for x in rounds)
     return {
         "corpus": str(path),
+        "repeats": repeats,
         "documents": docs,
         "failed": first.failed,
         "chunks": first.chunks,
-        "first_run": {
-            "seconds": round(first_s, 2),
+        "torch_sample_chunks": len(sample),
+        "median": {
+            "first_ingest_s": _median([x["first_ingest_s"] for x in rounds]),
             "docs_per_s": round(docs / first_s, 1),
             "chunks_per_s": round(first.chunks / first_s, 1),
+            "reingest_s": _median([x["reingest_s"] for x in rounds], 3),
+            "reingest_speedup": _median([x["reingest_speedup"] for x in rounds], 1),
+            "fast_path_all_chunks_s": _median([x["fast_path_all_chunks_s"] for x in rounds]),
+            "fast_vs_torch": _median([x["fast_vs_torch"] for x in rounds]),
+            "end_to_end_over_pure_embedding": _median([x["end_to_end_over_pure_embedding"] for x in rounds]),
         },
-        "reingest_unchanged": {
-            "seconds": round(second_s, 3),
-            "unchanged": second.unchanged,
-            "speedup": round(first_s / second_s, 1),
+        "cosine_fast_vs_torch": {
+            "min": round(float(cosines.min()), 4),
+            "mean": round(float(cosines.mean()), 4),
+            "median": round(float(statistics.median(cosines.tolist())), 4),
         },
-        "pure_embedding": {
-            "fast_path_onnx_int8_s": round(onnx_s, 2),
-            "fast_path_chunks_per_s": round(len(texts) / onnx_s, 1),
-            "torch_sample_chunks": len(sample),
-            "torch_s": round(torch_s, 2),
-            "torch_chunks_per_s": round(len(sample) / torch_s, 1),
-            "fast_path_on_same_sample_s": round(onnx_sample_s, 2),
-            "fast_vs_torch_speedup": round(torch_s / onnx_sample_s, 2),
-            "cosine_fast_vs_torch_min": round(float(cosines.min()), 4),
-            "cosine_fast_vs_torch_median": round(float(statistics.median(cosines.tolist())), 4),
-        },
-        "end_to_end_over_pure_embedding": round(first_s / onnx_s, 2),
         "peak_rss_mb_during_ingest": round(peak_rss, 1),
+        "rounds": rounds,
     }
