@@ -82,11 +82,43 @@ def ingest(
         typer.echo(f"  failed: {err.path}: {err.error}", err=True)
 
 
+def parse_filters(pairs: list[str]) -> dict:
+    """`key=value` pairs into SearchFilters fields; a repeated key (or `a|b`) means any of the values."""
+    named = {"source": "sources", "doc_id": "doc_ids", "path_prefix": "path_prefix", "modified_after": "modified_after"}
+    out: dict = {"match": {}}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key.strip():
+            raise ValueError(f"--filter {pair!r}: expected key=value")
+        key, values = key.strip(), [v for v in value.split("|") if v != ""]
+        if key in ("path_prefix", "modified_after"):
+            out[named[key]] = value
+        elif key in named:
+            out.setdefault(named[key], []).extend(values)
+        else:
+            prior = out["match"].get(key, [])
+            out["match"][key] = (prior if isinstance(prior, list) else [prior]) + values
+    out["match"] = {k: v[0] if len(v) == 1 else v for k, v in out["match"].items()}
+    return out
+
+
 @app.command()
 def search(
     query: Annotated[str, typer.Argument(help="what to look for")],
-    k: Annotated[int, typer.Option(min=1, max=1000)] = 5,
-    mode: Annotated[str, typer.Option(help="hybrid | dense | sparse")] = "hybrid",
+    k: Annotated[int, typer.Option(min=1, max=200)] = 5,
+    mode: Annotated[str | None, typer.Option(help="hybrid | dense | sparse (default: settings, hybrid)")] = None,
+    rerank: Annotated[str | None, typer.Option(help="none | fusion | cross-encoder (default: settings)")] = None,
+    filter_: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--filter",
+            help="key=value; keys: source, doc_id, path_prefix, modified_after (ISO date) or any payload key; "
+            "repeatable, a|b for any of",
+        ),
+    ] = None,
+    max_per_doc: Annotated[int | None, typer.Option(min=1, help="chunks per document")] = None,
+    mmr: Annotated[float | None, typer.Option(min=0, max=1, help="MMR lambda (1 = relevance only)")] = None,
+    neighbours: Annotated[int | None, typer.Option(min=0, max=5, help="context chunks around each hit")] = None,
     tenant: Annotated[str, typer.Option()] = "default",
     user: Annotated[str | None, typer.Option(help="search as this user")] = None,
     group: Annotated[list[str] | None, typer.Option(help="search as a member of this group; repeatable")] = None,
@@ -94,38 +126,34 @@ def search(
     as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
     """Search the index as a principal (tenant, user, groups)."""
-    from retrieval.search import Searcher
+    from pydantic import ValidationError
 
-    if mode not in ("hybrid", "dense", "sparse"):
-        _fail(f"--mode {mode!r}: use hybrid, dense or sparse")
-    searcher = Searcher(Settings(), collection=collection)
+    from retrieval.retriever import RetrievalRequest, Retriever, SearchFilters
+
     try:
-        hits = searcher.run(query, Principal(tenant=tenant, user_id=user, groups=group or []), k=k, mode=mode)  # type: ignore[arg-type]
+        request = RetrievalRequest(
+            query=query,
+            principal=Principal(tenant=tenant, user_id=user, groups=group or []),
+            filters=SearchFilters(**parse_filters(filter_ or [])),
+            k=k,
+            mode=mode,
+            reranker=rerank,
+            max_per_doc=max_per_doc,
+            mmr_lambda=mmr,
+            neighbours=neighbours,
+        )
+    except (ValidationError, ValueError) as exc:
+        _fail(_validation_message(exc))
+    retriever = Retriever(Settings(), collection=collection)
+    try:
+        result = retriever.run(request)
     except CitewiseError as exc:
         _fail(str(exc))
     finally:
-        searcher.close()
+        retriever.close()
+    hits = result.hits
     if as_json:
-        typer.echo(
-            json.dumps(
-                [
-                    h.model_dump(
-                        include={
-                            "doc_id",
-                            "chunk_id",
-                            "score",
-                            "title",
-                            "path",
-                            "page",
-                            "text",
-                            "char_start",
-                            "char_end",
-                        }
-                    )
-                    for h in hits
-                ]
-            )
-        )
+        typer.echo(json.dumps([h.model_dump(exclude_defaults=False) for h in hits]))
         return
     if not hits:
         typer.echo("no results")
@@ -134,6 +162,14 @@ def search(
         typer.echo(f"{i}. [{h.score:.4f}] {h.title or '(untitled)'} - {where}")
         snippet = " ".join(h.text.split())
         typer.echo(f"   {snippet[:240]}{'...' if len(snippet) > 240 else ''}")
+
+
+def _validation_message(exc: Exception) -> str:
+    from pydantic import ValidationError
+
+    if isinstance(exc, ValidationError):
+        return "; ".join(f"{'.'.join(str(x) for x in e['loc'])}: {e['msg']}" for e in exc.errors())
+    return str(exc)
 
 
 @models_app.command("prepare")
@@ -166,6 +202,29 @@ def bench_ingest(
     result = run_ingest_benchmark(
         path, torch_sample=torch_sample, repeats=repeats, log=lambda m: typer.echo(m, err=True)
     )
+    typer.echo(json.dumps(result, indent=None if as_json else 2))
+
+
+@bench_app.command("query")
+def bench_query(
+    dataset: Annotated[Path, typer.Argument(help="a BEIR folder: corpus.jsonl, queries.jsonl, qrels/SPLIT.tsv")],
+    split: Annotated[str, typer.Option(help="qrels split")] = "test",
+    configs: Annotated[
+        str, typer.Option(help="comma-separated MODE[:FUSION][+RERANKER], e.g. dense,sparse,hybrid:rrf+fusion")
+    ] = "",
+    limit: Annotated[int | None, typer.Option(min=1, help="first N queries only")] = None,
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """Retrieval quality (ranx) and per-stage latency p50/p95 per configuration, in one run."""
+    from evals.bench_query import DEFAULT_CONFIGS, run_query_benchmark
+
+    chosen = tuple(c.strip() for c in configs.split(",") if c.strip()) or DEFAULT_CONFIGS
+    try:
+        result = run_query_benchmark(
+            dataset, split=split, configs=chosen, limit=limit, log=lambda m: typer.echo(m, err=True)
+        )
+    except (CitewiseError, ValueError) as exc:
+        _fail(str(exc))
     typer.echo(json.dumps(result, indent=None if as_json else 2))
 
 

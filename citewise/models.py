@@ -76,17 +76,34 @@ class Principal(BaseModel):
         return principals
 
 
+class ContextChunk(BaseModel):
+    """A neighbour of a hit in its document, attached for context (not itself a ranked result)."""
+
+    chunk_id: str
+    chunk_index: int
+    text: str
+    char_start: int | None = None
+    char_end: int | None = None
+
+
 class SearchHit(BaseModel):
     doc_id: str
     chunk_id: str
-    score: float
+    score: float = Field(description="the score the list is ordered by (the last stage that ran)")
+    scores: dict[str, float] = Field(default_factory=dict, description="per stage: dense, sparse, fused, rerank")
     title: str
     path: str
+    source: str = ""
+    key: str = Field("", description="the document's id within its source (relative path, record id)")
     page: int | None
+    chunk_index: int | None = None
     text: str
     char_start: int | None = None
     char_end: int | None = None
     section_path: list[str] = Field(default_factory=list)
+    modified_at: str | None = None
+    context_before: list[ContextChunk] = Field(default_factory=list)
+    context_after: list[ContextChunk] = Field(default_factory=list)
 
 
 class DocError(BaseModel):

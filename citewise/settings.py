@@ -56,6 +56,28 @@ class IngestSettings(BaseModel):
     batch_docs: int = Field(256, ge=1, description="documents per parse/encode/upsert batch")
 
 
+class RetrievalSettings(BaseModel):
+    """Defaults of the retriever; each request may override mode, reranker and shaping."""
+
+    mode: Literal["dense", "sparse", "hybrid"] = "hybrid"
+    # DBSF measured better than RRF on scifact-dev (nDCG@10 0.728 vs 0.711); RRF stays one setting away.
+    fusion: Literal["rrf", "dbsf"] = "dbsf"
+    rrf_k: int = Field(60, ge=1)
+    dense_limit: int = Field(100, ge=1, description="dense prefetch branch size")
+    sparse_limit: int = Field(100, ge=1, description="BM25 prefetch branch size")
+    dense_weight: float = Field(1.0, ge=0, description="RRF weight of the dense branch (Qdrant server and Edge)")
+    sparse_weight: float = Field(1.0, ge=0, description="RRF weight of the BM25 branch")
+    candidates: int = Field(50, ge=1, le=1000, description="fused candidates passed to the reranker and shaping")
+    reranker: str = Field("fusion", description="none | fusion | cross-encoder")
+    fusion_alpha: float = Field(0.6, ge=0, le=1, description="dense share of the fusion reranker's score")
+    cross_encoder_model: str | None = Field(None, description="local folder (or hub name, if online) of a CrossEncoder")
+    cross_encoder_batch_size: int = Field(16, ge=1)
+    max_per_doc: int = Field(3, ge=1, description="chunks of one document in a result list")
+    dedup_threshold: float = Field(0.98, gt=0, le=1, description="cosine above which two chunks count as duplicates")
+    mmr_lambda: float | None = Field(None, ge=0, le=1, description="set to enable MMR diversity (1 = relevance only)")
+    neighbours: int = Field(0, ge=0, le=5, description="chunks before/after each hit to attach as context")
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="CITEWISE_", env_nested_delimiter="__", extra="ignore")
 
@@ -66,6 +88,7 @@ class Settings(BaseSettings):
     chunking: ChunkingSettings = Field(default_factory=ChunkingSettings)
     index: IndexSettings = Field(default_factory=IndexSettings)
     ingest: IngestSettings = Field(default_factory=IngestSettings)
+    retrieval: RetrievalSettings = Field(default_factory=RetrievalSettings)
 
     @model_validator(mode="after")
     def _chunk_fits_model(self) -> Settings:

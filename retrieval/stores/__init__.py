@@ -1,6 +1,27 @@
 """Vector-store backends behind one Protocol: Qdrant Edge (embedded default) and qdrant-client."""
 
-from retrieval.stores.base import DENSE, SPARSE, Filter, Point, ScoredPoint, SearchMode, VectorStore
+from retrieval.stores.base import (
+    DENSE,
+    SPARSE,
+    Filter,
+    FusionMethod,
+    Point,
+    QuerySpec,
+    ScoredPoint,
+    SearchMode,
+    VectorStore,
+)
 from retrieval.stores.factory import open_store
 
-__all__ = ["DENSE", "SPARSE", "Filter", "Point", "ScoredPoint", "SearchMode", "VectorStore", "open_store"]
+__all__ = [
+    "DENSE",
+    "SPARSE",
+    "Filter",
+    "FusionMethod",
+    "Point",
+    "QuerySpec",
+    "ScoredPoint",
+    "SearchMode",
+    "VectorStore",
+    "open_store",
+]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any, Literal, Protocol
 
 from pydantic import BaseModel, Field
@@ -12,9 +13,18 @@ from retrieval.encoders.sparse import SparseVector
 
 DENSE = "dense"
 SPARSE = "bm25"
-INDEXED_FIELDS = ("tenant", "acl", "doc_id", "source")
+# Payload indexes created with every collection (and added to older ones on open): permission fields first.
+INDEXED_FIELDS: dict[str, Literal["keyword", "datetime"]] = {
+    "tenant": "keyword",
+    "acl": "keyword",
+    "doc_id": "keyword",
+    "source": "keyword",
+    "path": "keyword",
+    "modified_at": "datetime",
+}
 
 SearchMode = Literal["dense", "sparse", "hybrid"]
+FusionMethod = Literal["rrf", "dbsf"]
 Scalar = str | int | float | bool
 
 
@@ -25,6 +35,9 @@ class Filter(BaseModel):
     acl_any: list[str] | None = None
     match: dict[str, Scalar | list[Scalar]] = Field(default_factory=dict, description="payload key == value / in list")
     exclude: dict[str, Scalar | list[Scalar]] = Field(default_factory=dict, description="payload key != value / not in")
+    prefix: dict[str, str] = Field(default_factory=dict, description="keyword payload key starts with value")
+    since: dict[str, datetime] = Field(default_factory=dict, description="datetime payload key >= value")
+    ids: list[str] | None = Field(None, description="only these point ids")
 
     def conditions(self) -> tuple[list[tuple[str, Scalar | list[Scalar]]], list[tuple[str, Scalar | list[Scalar]]]]:
         must: list[tuple[str, Scalar | list[Scalar]]] = []
@@ -35,22 +48,32 @@ class Filter(BaseModel):
         must.extend(self.match.items())
         return must, list(self.exclude.items())
 
+    def is_empty(self) -> bool:
+        must, must_not = self.conditions()
+        return not (must or must_not or self.prefix or self.since or self.ids is not None)
+
 
 def to_native_filter(flt: Filter | None, lib: Any) -> Any:
-    """Translate to `lib`'s filter; `qdrant_edge` and `qdrant_client.models` share the class names used here."""
-    if flt is None:
+    """Translate to `lib`'s filter; `qdrant_edge` and `qdrant_client.models` share most class names used here."""
+    if flt is None or flt.is_empty():
         return None
+    edge = hasattr(lib, "EdgeShard")
     must, must_not = flt.conditions()
-    if not must and not must_not:
-        return None
 
     def condition(key: str, value: Scalar | list[Scalar]) -> Any:
         if isinstance(value, list):
             return lib.FieldCondition(key=key, match=lib.MatchAny(any=value))
         return lib.FieldCondition(key=key, match=lib.MatchValue(value=value))
 
+    native_must = [condition(k, v) for k, v in must]
+    native_must += [lib.FieldCondition(key=k, match=lib.MatchPrefix(prefix=v)) for k, v in flt.prefix.items()]
+    for key, when in flt.since.items():
+        rng = lib.RangeDateTime(gte=when.isoformat()) if edge else lib.DatetimeRange(gte=when)
+        native_must.append(lib.FieldCondition(key=key, range=rng))
+    if flt.ids is not None:
+        native_must.append(lib.HasIdCondition(point_ids=set(flt.ids)) if edge else lib.HasIdCondition(has_id=flt.ids))
     return lib.Filter(
-        must=[condition(k, v) for k, v in must] or None,
+        must=native_must or None,
         must_not=[condition(k, v) for k, v in must_not] or None,
     )
 
@@ -68,6 +91,24 @@ class ScoredPoint:
     id: str
     score: float
     payload: dict[str, Any] = field(default_factory=dict)
+    scores: dict[str, float] = field(default_factory=dict, repr=False)  # per stage: dense, sparse, fused, rerank
+    vector: list[float] | None = field(default=None, repr=False)  # the dense vector, when asked for
+
+
+@dataclass(slots=True)
+class QuerySpec:
+    """One search against a collection; the permission filter travels separately and is always applied."""
+
+    mode: SearchMode
+    limit: int
+    dense: Sequence[float] | None = None
+    sparse: SparseVector | None = None
+    fusion: FusionMethod = "rrf"
+    rrf_k: int = 60
+    dense_limit: int = 100
+    sparse_limit: int = 100
+    weights: tuple[float, float] | None = None  # RRF weights (dense, sparse); None = equal
+    with_vectors: bool = False
 
 
 class VectorStore(Protocol):
@@ -77,16 +118,21 @@ class VectorStore(Protocol):
 
     def delete(self, flt: Filter) -> None: ...
 
-    def query(
+    def query(self, spec: QuerySpec, flt: Filter) -> list[ScoredPoint]:
+        """Top `spec.limit` points matching `flt`; `scores` holds every branch score the engine reported."""
+        ...
+
+    def score(
         self,
-        *,
-        mode: SearchMode,
+        ids: Sequence[str],
         flt: Filter,
-        limit: int,
+        *,
         dense: Sequence[float] | None = None,
         sparse: SparseVector | None = None,
-        prefetch_limit: int = 100,
-    ) -> list[ScoredPoint]: ...
+    ) -> dict[str, dict[str, float]]:
+        """Exact dense and BM25 scores of the given points within `flt` ({id: {"dense": x, "sparse": y}});
+        a point without a matching term has no "sparse" entry."""
+        ...
 
     def count(self, flt: Filter | None = None) -> int: ...
 

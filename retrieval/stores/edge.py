@@ -15,10 +15,17 @@ from retrieval.stores.base import (
     SPARSE,
     Filter,
     Point,
+    QuerySpec,
     ScoredPoint,
-    SearchMode,
     to_native_filter,
 )
+
+_SCHEMA = {"keyword": qe.PayloadSchemaType.Keyword, "datetime": qe.PayloadSchemaType.Datetime}
+
+
+def _scored(p: qe.ScoredPoint, scores: dict[str, float]) -> ScoredPoint:
+    vector = p.vector.get(DENSE) if isinstance(p.vector, dict) else None
+    return ScoredPoint(str(p.id), float(p.score), dict(p.payload or {}), scores, vector)
 
 
 class EdgeStore:
@@ -35,8 +42,6 @@ class EdgeStore:
             else:
                 self.path.mkdir(parents=True, exist_ok=True)
                 self.shard = qe.EdgeShard.create(str(self.path), config)
-                for name in INDEXED_FIELDS:
-                    self.shard.update(qe.UpdateOperation.create_field_index(name, qe.PayloadSchemaType.Keyword))
         except Exception as exc:  # the engine raises a plain error when another process holds the folder
             if "lock" in str(exc).lower() or "in use" in str(exc).lower():
                 raise IndexLockedError(
@@ -44,6 +49,10 @@ class EdgeStore:
                     "stop it or send the work to it"
                 ) from exc
             raise
+        existing = set(self.shard.info().payload_schema)
+        for name, kind in INDEXED_FIELDS.items():  # older collections gain indexes added since
+            if name not in existing:
+                self.shard.update(qe.UpdateOperation.create_field_index(name, _SCHEMA[kind]))
 
     def upsert(self, points: Sequence[Point]) -> None:
         if not points:
@@ -70,40 +79,91 @@ class EdgeStore:
             raise ValueError("refusing to delete with an empty filter")
         self.shard.update(qe.UpdateOperation.delete_points_by_filter(edge_filter))
 
-    def query(
-        self,
-        *,
-        mode: SearchMode,
-        flt: Filter,
-        limit: int,
-        dense: Sequence[float] | None = None,
-        sparse: SparseVector | None = None,
-        prefetch_limit: int = 100,
-    ) -> list[ScoredPoint]:
-        edge_filter = to_native_filter(flt, qe)
-        dense_q = qe.Query.Nearest([float(x) for x in dense], using=DENSE) if dense is not None else None
-        sparse_q = (
-            qe.Query.Nearest(qe.SparseVector(indices=sparse.indices, values=sparse.values), using=SPARSE)
-            if sparse is not None and sparse.indices
-            else None
-        )
-        if mode == "hybrid":
-            prefetches = [
-                qe.Prefetch(limit=max(prefetch_limit, limit), query=q, filter=edge_filter)
-                for q in (dense_q, sparse_q)
-                if q is not None
-            ]
-            if not prefetches:
-                return []
-            request = qe.QueryRequest(
-                limit=limit, prefetches=prefetches, query=qe.Fusion.Rrf(k=60), filter=edge_filter, with_payload=True
+    def _nearest(self, spec: QuerySpec) -> tuple[qe.Query | None, qe.Query | None]:
+        dense_q = qe.Query.Nearest([float(x) for x in spec.dense], using=DENSE) if spec.dense is not None else None
+        sparse_q = None
+        if spec.sparse is not None and spec.sparse.indices:
+            sparse_q = qe.Query.Nearest(
+                qe.SparseVector(indices=spec.sparse.indices, values=spec.sparse.values), using=SPARSE
             )
-        else:
-            q = dense_q if mode == "dense" else sparse_q
+        return dense_q, sparse_q
+
+    def query(self, spec: QuerySpec, flt: Filter) -> list[ScoredPoint]:
+        native = to_native_filter(flt, qe)
+        dense_q, sparse_q = self._nearest(spec)
+        with_vector = [DENSE] if spec.with_vectors else None
+        if spec.mode != "hybrid":
+            q, stage = (dense_q, "dense") if spec.mode == "dense" else (sparse_q, "sparse")
             if q is None:
                 return []
-            request = qe.QueryRequest(limit=limit, query=q, filter=edge_filter, with_payload=True)
-        return [ScoredPoint(str(p.id), float(p.score), dict(p.payload or {})) for p in self.shard.query(request)]
+            request = qe.QueryRequest(
+                limit=spec.limit, query=q, filter=native, with_payload=True, with_vector=with_vector
+            )
+            return [_scored(p, {stage: float(p.score)}) for p in self.shard.query(request)]
+        branches = [
+            (name, q, lim)
+            for name, q, lim in (("dense", dense_q, spec.dense_limit), ("sparse", sparse_q, spec.sparse_limit))
+            if q is not None
+        ]
+        if not branches:
+            return []
+        if spec.fusion == "dbsf":
+            fusion = qe.Fusion.Dbsf()
+        else:
+            weights = None
+            if spec.weights is not None:
+                weights = [spec.weights[0] if name == "dense" else spec.weights[1] for name, _, _ in branches]
+            fusion = qe.Fusion.Rrf(k=spec.rrf_k, weights=weights)
+        # One batch: the fused query plus each branch alone, so every hit carries its per-branch scores.
+        requests = [
+            qe.QueryRequest(
+                limit=spec.limit,
+                prefetches=[qe.Prefetch(limit=max(lim, spec.limit), query=q, filter=native) for _, q, lim in branches],
+                query=fusion,
+                filter=native,
+                with_payload=True,
+                with_vector=with_vector,
+            )
+        ] + [
+            qe.QueryRequest(limit=max(lim, spec.limit), query=q, filter=native, with_payload=False)
+            for _, q, lim in branches
+        ]
+        fused, *branch_results = self.shard.query_batch(qe.QueryBatchRequest(requests))
+        branch_scores = [
+            (name, {str(p.id): float(p.score) for p in result})
+            for (name, _, _), result in zip(branches, branch_results, strict=True)
+        ]
+        out = []
+        for p in fused:
+            pid = str(p.id)
+            scores = {name: s[pid] for name, s in branch_scores if pid in s}
+            scores["fused"] = float(p.score)
+            out.append(_scored(p, scores))
+        return out
+
+    def score(
+        self,
+        ids: Sequence[str],
+        flt: Filter,
+        *,
+        dense: Sequence[float] | None = None,
+        sparse: SparseVector | None = None,
+    ) -> dict[str, dict[str, float]]:
+        if not ids:
+            return {}
+        native = to_native_filter(flt.model_copy(update={"ids": list(ids)}), qe)
+        dense_q, sparse_q = self._nearest(QuerySpec(mode="hybrid", limit=len(ids), dense=dense, sparse=sparse))
+        named = [(name, q) for name, q in (("dense", dense_q), ("sparse", sparse_q)) if q is not None]
+        if not named:
+            return {}
+        results = self.shard.query_batch(
+            qe.QueryBatchRequest([qe.QueryRequest(limit=len(ids), query=q, filter=native) for _, q in named])
+        )
+        out: dict[str, dict[str, float]] = {}
+        for (name, _), result in zip(named, results, strict=True):
+            for p in result:
+                out.setdefault(str(p.id), {})[name] = float(p.score)
+        return out
 
     def count(self, flt: Filter | None = None) -> int:
         return int(self.shard.count(qe.CountRequest(exact=True, filter=to_native_filter(flt, qe))))

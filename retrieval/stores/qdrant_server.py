@@ -9,6 +9,7 @@ from __future__ import annotations
 import warnings
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from qdrant_client import QdrantClient, models
 
@@ -20,10 +21,17 @@ from retrieval.stores.base import (
     SPARSE,
     Filter,
     Point,
+    QuerySpec,
     ScoredPoint,
-    SearchMode,
     to_native_filter,
 )
+
+_SCHEMA = {"keyword": models.PayloadSchemaType.KEYWORD, "datetime": models.PayloadSchemaType.DATETIME}
+
+
+def _scored(p: models.ScoredPoint, scores: dict[str, float]) -> ScoredPoint:
+    vector = p.vector.get(DENSE) if isinstance(p.vector, dict) else None
+    return ScoredPoint(str(p.id), float(p.score), dict(p.payload or {}), scores, vector)
 
 
 class QdrantServerStore:
@@ -56,8 +64,8 @@ class QdrantServerStore:
             )
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")  # local mode warns that payload indexes are ignored
-                for name in INDEXED_FIELDS:
-                    self.client.create_payload_index(collection, name, models.PayloadSchemaType.KEYWORD)
+                for name, kind in INDEXED_FIELDS.items():
+                    self.client.create_payload_index(collection, name, _SCHEMA[kind])
 
     def upsert(self, points: Sequence[Point]) -> None:
         if not points:
@@ -84,47 +92,99 @@ class QdrantServerStore:
             raise ValueError("refusing to delete with an empty filter")
         self.client.delete(self.collection, points_selector=models.FilterSelector(filter=qfilter), wait=True)
 
-    def query(
-        self,
-        *,
-        mode: SearchMode,
-        flt: Filter,
-        limit: int,
-        dense: Sequence[float] | None = None,
-        sparse: SparseVector | None = None,
-        prefetch_limit: int = 100,
-    ) -> list[ScoredPoint]:
+    def _nearest(self, spec: QuerySpec) -> list[tuple[str, Any, str]]:
+        named = []
+        if spec.dense is not None:
+            named.append(("dense", [float(x) for x in spec.dense], DENSE))
+        if spec.sparse is not None and spec.sparse.indices:
+            named.append(
+                ("sparse", models.SparseVector(indices=spec.sparse.indices, values=spec.sparse.values), SPARSE)
+            )
+        if spec.mode == "dense":
+            return [n for n in named if n[0] == "dense"]
+        if spec.mode == "sparse":
+            return [n for n in named if n[0] == "sparse"]
+        return named
+
+    def query(self, spec: QuerySpec, flt: Filter) -> list[ScoredPoint]:
         qfilter = to_native_filter(flt, models)
-        dense_q = [float(x) for x in dense] if dense is not None else None
-        sparse_q = (
-            models.SparseVector(indices=sparse.indices, values=sparse.values)
-            if sparse is not None and sparse.indices
-            else None
-        )
-        if mode == "hybrid":
-            prefetch = [
-                models.Prefetch(query=q, using=using, limit=max(prefetch_limit, limit), filter=qfilter)
-                for q, using in ((dense_q, DENSE), (sparse_q, SPARSE))
-                if q is not None
-            ]
-            if not prefetch:
-                return []
+        branches = self._nearest(spec)
+        if not branches:
+            return []
+        limits = {"dense": spec.dense_limit, "sparse": spec.sparse_limit}
+        with_vector = [DENSE] if spec.with_vectors else False
+        if spec.mode != "hybrid":
+            name, q, using = branches[0]
             result = self.client.query_points(
                 self.collection,
-                prefetch=prefetch,
-                query=models.FusionQuery(fusion=models.Fusion.RRF),
+                query=q,
+                using=using,
                 query_filter=qfilter,
-                limit=limit,
+                limit=spec.limit,
                 with_payload=True,
+                with_vectors=with_vector,
             )
+            return [_scored(p, {name: float(p.score)}) for p in result.points]
+        if spec.fusion == "dbsf":
+            fusion: Any = models.FusionQuery(fusion=models.Fusion.DBSF)
+        elif spec.weights is not None:
+            weights = [spec.weights[0] if name == "dense" else spec.weights[1] for name, _, _ in branches]
+            fusion = models.RrfQuery(rrf=models.Rrf(k=spec.rrf_k, weights=weights))
         else:
-            q, using = (dense_q, DENSE) if mode == "dense" else (sparse_q, SPARSE)
-            if q is None:
-                return []
-            result = self.client.query_points(
-                self.collection, query=q, using=using, query_filter=qfilter, limit=limit, with_payload=True
+            fusion = models.RrfQuery(rrf=models.Rrf(k=spec.rrf_k))
+        prefetch = [
+            models.Prefetch(query=q, using=using, limit=max(limits[name], spec.limit), filter=qfilter)
+            for name, q, using in branches
+        ]
+        requests = [
+            models.QueryRequest(
+                prefetch=prefetch,
+                query=fusion,
+                filter=qfilter,
+                limit=spec.limit,
+                with_payload=True,
+                with_vector=with_vector,
             )
-        return [ScoredPoint(str(p.id), float(p.score), dict(p.payload or {})) for p in result.points]
+        ] + [
+            models.QueryRequest(query=q, using=using, filter=qfilter, limit=max(limits[name], spec.limit))
+            for name, q, using in branches
+        ]
+        fused, *branch_results = self.client.query_batch_points(self.collection, requests)
+        branch_scores = [
+            (name, {str(p.id): float(p.score) for p in r.points})
+            for (name, _, _), r in zip(branches, branch_results, strict=True)
+        ]
+        out = []
+        for p in fused.points:
+            pid = str(p.id)
+            scores = {name: s[pid] for name, s in branch_scores if pid in s}
+            scores["fused"] = float(p.score)
+            out.append(_scored(p, scores))
+        return out
+
+    def score(
+        self,
+        ids: Sequence[str],
+        flt: Filter,
+        *,
+        dense: Sequence[float] | None = None,
+        sparse: SparseVector | None = None,
+    ) -> dict[str, dict[str, float]]:
+        if not ids:
+            return {}
+        qfilter = to_native_filter(flt.model_copy(update={"ids": list(ids)}), models)
+        named = self._nearest(QuerySpec(mode="hybrid", limit=len(ids), dense=dense, sparse=sparse))
+        if not named:
+            return {}
+        results = self.client.query_batch_points(
+            self.collection,
+            [models.QueryRequest(query=q, using=using, filter=qfilter, limit=len(ids)) for _, q, using in named],
+        )
+        out: dict[str, dict[str, float]] = {}
+        for (name, _, _), r in zip(named, results, strict=True):
+            for p in r.points:
+                out.setdefault(str(p.id), {})[name] = float(p.score)
+        return out
 
     def count(self, flt: Filter | None = None) -> int:
         return int(self.client.count(self.collection, count_filter=to_native_filter(flt, models), exact=True).count)

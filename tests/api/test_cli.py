@@ -38,3 +38,45 @@ def test_bad_arguments_are_clear_errors(tmp_path, monkeypatch):
     assert result.exit_code == 2 and "no such file" in result.output
     result = runner.invoke(app, ["ingest", str(tmp_path), "--acl", "finance"])
     assert result.exit_code == 2 and "user:NAME or group:NAME" in result.output
+
+
+def test_search_as_principal_with_filters_and_reranker(tmp_path, monkeypatch):
+    monkeypatch.setenv("CITEWISE_DATA_DIR", str(tmp_path / "data"))
+    public, hr = tmp_path / "public", tmp_path / "hr"
+    public.mkdir()
+    hr.mkdir()
+    (public / "handbook.md").write_text("# Handbook\n\nThe office opens at nine. Salary reviews happen yearly.\n")
+    (hr / "salaries.md").write_text("# Salaries\n\nSalary bands: engineers earn between 60k and 90k.\n")
+    assert runner.invoke(app, ["ingest", str(public), "--tenant", "acme"]).exit_code == 0
+    assert runner.invoke(app, ["ingest", str(hr), "--tenant", "acme", "--acl", "group:hr"]).exit_code == 0
+
+    def search(*args):
+        result = runner.invoke(app, ["search", "salary bands", "--json", "--k", "5", *args])
+        assert result.exit_code == 0, result.output
+        return json.loads(result.stdout)
+
+    assert {h["title"] for h in search("--tenant", "acme", "--user", "bob")} == {"handbook"}
+    as_hr = search("--tenant", "acme", "--group", "hr", "--rerank", "fusion", "--mode", "hybrid")
+    assert as_hr[0]["title"] == "salaries" and "rerank" in as_hr[0]["scores"]
+    assert search("--tenant", "acme", "--group", "hr", "--filter", f"path_prefix={public}")[0]["title"] == "handbook"
+    assert search("--tenant", "globex", "--group", "hr") == []
+    assert search() == []  # default tenant holds nothing here
+
+
+def test_search_rejects_bad_options_with_a_message(tmp_path, monkeypatch):
+    monkeypatch.setenv("CITEWISE_DATA_DIR", str(tmp_path / "data"))
+    result = runner.invoke(app, ["search", "x", "--filter", "novalue"])
+    assert result.exit_code == 2 and "expected key=value" in result.output
+    result = runner.invoke(app, ["search", "x", "--filter", "tenant=globex"])
+    assert result.exit_code == 2 and "caller's identity" in result.output
+    result = runner.invoke(app, ["search", "x", "--mode", "fuzzy"])
+    assert result.exit_code == 2 and "mode" in result.output
+    result = runner.invoke(app, ["search", "x", "--rerank", "colbert"])
+    assert result.exit_code == 2 and "unknown reranker" in result.output
+
+
+def test_parse_filters_maps_known_keys_and_lists():
+    from api.cli import parse_filters
+
+    out = parse_filters(["source=a", "source=b", "path_prefix=/x", "lang=en|de", "team=core"])
+    assert out == {"sources": ["a", "b"], "path_prefix": "/x", "match": {"lang": ["en", "de"], "team": "core"}}

@@ -11,7 +11,7 @@ from citewise.models import Principal
 from connectors.filesystem import FilesystemConnector
 from connectors.jsonl import JsonlConnector
 from ingest.pipeline import Ingestor
-from retrieval.search import Searcher
+from retrieval.retriever import RetrievalRequest, Retriever
 from tests.conftest import DOCS
 
 
@@ -94,16 +94,20 @@ def test_tenants_and_acls_are_enforced_in_search(settings, encoder, folder, tmp_
     ing.sync(FilesystemConnector(path=folder), tenant="acme")
     ing.sync(FilesystemConnector(path=secret, acl=["group:hr"]), tenant="acme")
     ing.sync(FilesystemConnector(path=folder), tenant="globex")
-    search = Searcher(settings, store=ing.store, encoder=encoder)
-    as_eng = search.run("vitamin salary", Principal(tenant="acme", user_id="bob", groups=["eng"]), k=20)
+    retriever = Retriever(settings, store=ing.store, encoder=encoder)
+
+    def search(query: str, principal: Principal, k: int):
+        return retriever.run(RetrievalRequest(query=query, principal=principal, k=k)).hits
+
+    as_eng = search("vitamin salary", Principal(tenant="acme", user_id="bob", groups=["eng"]), k=20)
     assert as_eng and all("Salary" not in h.text for h in as_eng)
     assert all(h.path.startswith(str(folder)) for h in as_eng)
-    as_hr = search.run("salary bands", Principal(tenant="acme", groups=["hr"]), k=20)
+    as_hr = search("salary bands", Principal(tenant="acme", groups=["hr"]), k=20)
     assert any("Salary" in h.text for h in as_hr)
-    doc_ids_acme = {h.doc_id for h in search.run("vitamin", Principal(tenant="acme"), k=20)}
-    doc_ids_globex = {h.doc_id for h in search.run("vitamin", Principal(tenant="globex"), k=20)}
+    doc_ids_acme = {h.doc_id for h in search("vitamin", Principal(tenant="acme"), k=20)}
+    doc_ids_globex = {h.doc_id for h in search("vitamin", Principal(tenant="globex"), k=20)}
     assert doc_ids_acme.isdisjoint(doc_ids_globex)
-    assert search.run("vitamin", Principal(tenant="nobody"), k=5) == []
+    assert search("vitamin", Principal(tenant="nobody"), k=5) == []
     ing.close()
 
 
@@ -119,7 +123,8 @@ def test_jsonl_corpus_sync_and_record_deletion(settings, encoder, tmp_path):
     report = ing.sync(JsonlConnector(path=corpus))
     assert (report.deleted, report.unchanged) == (2, 4)
     assert {p.payload["key"] for p in ing.store.scroll()} == {"d0", "d1", "d2", "d3"}
-    hit = Searcher(settings, store=ing.store, encoder=encoder).run("topic 2", Principal(), k=1)[0]
+    retriever = Retriever(settings, store=ing.store, encoder=encoder)
+    hit = retriever.run(RetrievalRequest(query="topic 2", principal=Principal(), k=1)).hits[0]
     assert hit.title == "Doc 2" and hit.text.startswith("Record number 2")
     ing.close()
 

@@ -8,7 +8,7 @@ import uuid
 import pytest
 
 from retrieval.encoders.sparse import Bm25Encoder
-from retrieval.stores.base import Filter, Point
+from retrieval.stores.base import Filter, Point, QuerySpec
 from retrieval.stores.edge import EdgeStore
 from retrieval.stores.qdrant_server import QdrantServerStore
 
@@ -37,6 +37,10 @@ def backend(request, tmp_path):
             s.close()
         except Exception:
             pass
+
+
+def query(store, flt: Filter, **spec):
+    return store.query(QuerySpec(**spec), flt)
 
 
 def _vec(seed: int) -> list[float]:
@@ -103,7 +107,8 @@ def test_filtered_queries_find_the_right_point(backend, mode):
             _point("secret", 0, "vitamin d bone fractures secret study", acl=("group:hr",), seed=1),
         ]
     )
-    hits = store.query(
+    hits = query(
+        store,
         mode=mode,
         flt=Filter(tenant="t1", acl_any=["*", "user:u"]),
         limit=10,
@@ -112,7 +117,8 @@ def test_filtered_queries_find_the_right_point(backend, mode):
     )
     assert hits and hits[0].payload["doc_id"] == "vit"
     assert {h.payload["doc_id"] for h in hits} <= {"vit", "rust"}
-    hr = store.query(
+    hr = query(
+        store,
         mode=mode,
         flt=Filter(tenant="t1", acl_any=["*", "group:hr"]),
         limit=10,
@@ -125,8 +131,12 @@ def test_filtered_queries_find_the_right_point(backend, mode):
 def test_metadata_match_filter(backend):
     store = backend()
     store.upsert([_point("a", 0, "same words here"), _point("b", 0, "same words here")])
-    hits = store.query(
-        mode="sparse", flt=Filter(tenant="t1", match={"doc_id": ["b"]}), limit=5, sparse=BM25.embed_query("same words")
+    hits = query(
+        store,
+        mode="sparse",
+        flt=Filter(tenant="t1", match={"doc_id": ["b"]}),
+        limit=5,
+        sparse=BM25.embed_query("same words"),
     )
     assert [h.payload["doc_id"] for h in hits] == ["b"]
 
@@ -137,7 +147,8 @@ def test_persists_across_reopen(backend):
     store.close()
     reopened = backend()
     assert reopened.count() == 5
-    hits = reopened.query(
+    hits = query(
+        reopened,
         mode="hybrid",
         flt=Filter(tenant="t1", acl_any=["*"]),
         limit=3,
@@ -159,7 +170,7 @@ def test_idf_is_applied_by_the_engine(backend):
     """BM25 weights are tf-only on the client; the rare term must still win through Qdrant's IDF modifier."""
     store = backend()
     store.upsert([_point("rare", 0, "zebra")] + [_point(f"common{i}", 0, "horse") for i in range(8)])
-    hits = store.query(mode="sparse", flt=Filter(tenant="t1"), limit=3, sparse=BM25.embed_query("horse zebra"))
+    hits = query(store, mode="sparse", flt=Filter(tenant="t1"), limit=3, sparse=BM25.embed_query("horse zebra"))
     assert hits[0].payload["doc_id"] == "rare"
     assert hits[0].score > hits[1].score
 

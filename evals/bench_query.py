@@ -1,0 +1,115 @@
+"""Query benchmark on a BEIR dataset: quality (nDCG@10, Recall@100, MRR@10 with ranx) and latency per config.
+
+A config is `MODE[:FUSION][+RERANKER]`, e.g. `dense`, `sparse`, `hybrid:rrf`, `hybrid+fusion`.
+Quality runs each query at k=100 with one chunk per document (qrels are per document); latency runs the
+default request (k=10) single client, after a warm-up, and reports p50/p95 of the whole search and of
+each stage, plus the query embedding alone measured in the same run.
+"""
+
+from __future__ import annotations
+
+import statistics
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+
+from citewise.models import Principal
+from citewise.settings import Settings
+
+DEFAULT_CONFIGS = ("dense", "sparse", "hybrid:rrf", "hybrid:dbsf", "hybrid:rrf+fusion", "hybrid:dbsf+fusion")
+
+
+def parse_config(config: str) -> dict:
+    base, _, reranker = config.partition("+")
+    mode, _, fusion = base.partition(":")
+    if mode not in ("dense", "sparse", "hybrid"):
+        raise ValueError(f"config {config!r}: mode must be dense, sparse or hybrid")
+    if fusion and fusion not in ("rrf", "dbsf"):
+        raise ValueError(f"config {config!r}: fusion must be rrf or dbsf")
+    return {"mode": mode, "fusion": fusion or None, "reranker": reranker or "none"}
+
+
+def _pct(values: list[float], q: float) -> float:
+    return round(float(np.percentile(values, q)), 2)
+
+
+def index_dataset(settings: Settings, corpus: Path, collection: str, log: Callable[[str], None]) -> float:
+    """Ingest (or incrementally re-sync) the corpus; returns seconds."""
+    from connectors import create_connector
+    from ingest.pipeline import Ingestor
+
+    t0 = time.perf_counter()
+    ingestor = Ingestor(settings, collection=collection)
+    try:
+        report = ingestor.sync(create_connector("jsonl", path=corpus))
+    finally:
+        ingestor.close()
+    log(f"index {collection}: {report.added} added, {report.unchanged} unchanged, {report.chunks} chunks")
+    return time.perf_counter() - t0
+
+
+def run_query_benchmark(
+    dataset_dir: Path,
+    *,
+    split: str = "test",
+    configs: tuple[str, ...] = DEFAULT_CONFIGS,
+    limit: int | None = None,
+    settings: Settings | None = None,
+    log: Callable[[str], None] = print,
+) -> dict:
+    from ranx import Qrels, Run, evaluate
+
+    from evals.beir import load_beir
+    from retrieval.retriever import RetrievalRequest, Retriever
+
+    settings = settings or Settings()
+    parsed = {c: parse_config(c) for c in configs}
+    data = load_beir(dataset_dir, split)
+    qids = sorted(data.queries)[:limit] if limit else sorted(data.queries)
+    collection = f"beir-{data.name}"
+    index_s = index_dataset(settings, data.corpus, collection, log)
+
+    retriever = Retriever(settings, collection=collection)
+    principal = Principal()
+    out: dict = {"dataset": data.name, "split": split, "queries": len(qids), "index_seconds": round(index_s, 1)}
+    try:
+        encoder = retriever.encoder
+        for _ in range(5):  # warm-up: sessions, page cache
+            retriever.run(RetrievalRequest(query=data.queries[qids[0]], principal=principal))
+        embed_ms = []
+        for q in qids:
+            t0 = time.perf_counter()
+            encoder.embed_query(data.queries[q])
+            embed_ms.append((time.perf_counter() - t0) * 1000)
+        out["query_embedding_ms"] = {"p50": _pct(embed_ms, 50), "p95": _pct(embed_ms, 95)}
+        qrels = Qrels({q: data.qrels[q] for q in qids})
+        out["configs"] = {}
+        for name, cfg in parsed.items():
+            run: dict[str, dict[str, float]] = {}
+            for q in qids:
+                result = retriever.run(
+                    RetrievalRequest(query=data.queries[q], principal=principal, k=100, max_per_doc=1, **cfg)
+                )
+                n = len(result.hits)
+                run[q] = {h.key: float(n - i) for i, h in enumerate(result.hits)}  # rank order, ties impossible
+            metrics = evaluate(qrels, Run(run), ["ndcg@10", "recall@100", "mrr@10"], make_comparable=True)
+            stages: dict[str, list[float]] = {}
+            for q in qids:
+                result = retriever.run(RetrievalRequest(query=data.queries[q], principal=principal, **cfg))
+                for stage, ms in result.timings_ms.items():
+                    stages.setdefault(stage, []).append(ms)
+            row = {m: round(float(v), 4) for m, v in metrics.items()}
+            row |= {"latency_ms_p50": _pct(stages["total"], 50), "latency_ms_p95": _pct(stages["total"], 95)}
+            row["stages_ms_p50"] = {s: _pct(v, 50) for s, v in stages.items() if s != "total"}
+            row["stages_ms_p95"] = {s: _pct(v, 95) for s, v in stages.items() if s != "total"}
+            out["configs"][name] = row
+            log(
+                f"{name:22s} nDCG@10 {row['ndcg@10']:.4f}  R@100 {row['recall@100']:.4f}  MRR@10 {row['mrr@10']:.4f}"
+                f"  p50 {row['latency_ms_p50']:.1f} ms  p95 {row['latency_ms_p95']:.1f} ms"
+            )
+    finally:
+        retriever.close()
+    out["median_ms_all_configs"] = statistics.median(r["latency_ms_p50"] for r in out["configs"].values())
+    return out

@@ -1,0 +1,263 @@
+"""The retrieval service: one typed entry point from a question and a principal to ranked, shaped hits.
+
+Stages: encode -> Qdrant query (dense, BM25 or both fused in the engine) -> exact branch scores for every
+candidate -> rerank -> de-duplicate, cap per document, optional MMR -> top k -> optional neighbour chunks.
+The caller's tenant and ACL are part of the one filter every stage queries with; no call path skips it.
+"""
+
+from __future__ import annotations
+
+import time
+from datetime import datetime
+from functools import cached_property
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from citewise.models import ContextChunk, Principal, SearchHit
+from citewise.settings import Settings
+from retrieval import shaping
+from retrieval.encoders.dense import DenseEncoder, load_dense_encoder
+from retrieval.encoders.sparse import Bm25Encoder, SparseVector
+from retrieval.rerank import Reranker, load_reranker
+from retrieval.stores import Filter, FusionMethod, QuerySpec, ScoredPoint, SearchMode, VectorStore, open_store
+from retrieval.stores.base import Scalar
+
+RESERVED_KEYS = frozenset({"tenant", "acl"})
+
+
+class SearchFilters(BaseModel):
+    """Metadata filters a caller may add; they narrow results and can never widen permissions."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    sources: list[str] | None = Field(None, description="connector source ids")
+    doc_ids: list[str] | None = None
+    path_prefix: str | None = Field(None, description="uri/path starts with this")
+    modified_after: datetime | None = None
+    match: dict[str, Scalar | list[Scalar]] = Field(default_factory=dict, description="payload key == value / in list")
+
+    @field_validator("match")
+    @classmethod
+    def _no_permission_keys(cls, value: dict[str, Scalar | list[Scalar]]) -> dict[str, Scalar | list[Scalar]]:
+        bad = RESERVED_KEYS & set(value)
+        if bad:
+            raise ValueError(f"{', '.join(sorted(bad))} cannot be filtered on: it comes from the caller's identity")
+        return value
+
+
+class RetrievalRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    query: str = Field(min_length=1, max_length=8000)
+    principal: Principal
+    filters: SearchFilters = Field(default_factory=SearchFilters)
+    k: int = Field(10, ge=1, le=200)
+    mode: SearchMode | None = Field(None, description="default from settings (hybrid)")
+    fusion: FusionMethod | None = Field(None, description="hybrid fusion in the engine: rrf | dbsf")
+    reranker: str | None = Field(None, description="none | fusion | cross-encoder; default from settings")
+    max_per_doc: int | None = Field(None, ge=1)
+    mmr_lambda: float | None = Field(None, ge=0, le=1)
+    neighbours: int | None = Field(None, ge=0, le=5)
+
+
+class RetrievalResult(BaseModel):
+    hits: list[SearchHit]
+    mode: SearchMode
+    reranker: str
+    timings_ms: dict[str, float]
+
+
+def permission_filter(principal: Principal) -> Filter:
+    """Tenant and ACL conditions: part of every query, never applied after the fact."""
+    return Filter(tenant=principal.tenant, acl_any=principal.acl_principals())
+
+
+def build_filter(principal: Principal, filters: SearchFilters) -> Filter:
+    flt = permission_filter(principal)
+    match = dict(filters.match)
+    if filters.sources is not None:
+        match["source"] = list(filters.sources)
+    if filters.doc_ids is not None:
+        match["doc_id"] = list(filters.doc_ids)
+    flt.match = match
+    if filters.path_prefix:
+        flt.prefix = {"path": filters.path_prefix}
+    if filters.modified_after is not None:
+        flt.since = {"modified_at": filters.modified_after}
+    return flt
+
+
+def to_hit(point: ScoredPoint) -> SearchHit:
+    p = point.payload
+    return SearchHit(
+        doc_id=p.get("doc_id", ""),
+        chunk_id=point.id,
+        score=point.score,
+        scores=dict(point.scores),
+        title=p.get("title", ""),
+        path=p.get("path", ""),
+        source=p.get("source", ""),
+        key=p.get("key", ""),
+        page=p.get("page"),
+        chunk_index=p.get("chunk_index"),
+        text=p.get("text", ""),
+        char_start=p.get("char_start"),
+        char_end=p.get("char_end"),
+        section_path=p.get("section_path") or [],
+        modified_at=p.get("modified_at"),
+    )
+
+
+class Retriever:
+    """Light constructor; the encoder, store and rerankers load once, on first use."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        collection: str | None = None,
+        store: VectorStore | None = None,
+        encoder: DenseEncoder | None = None,
+        rerankers: dict[str, Reranker] | None = None,
+    ) -> None:
+        self.settings = settings
+        self.collection = collection
+        self._store = store
+        self._encoder = encoder
+        self._rerankers: dict[str, Reranker] = dict(rerankers or {})
+
+    @cached_property
+    def encoder(self) -> DenseEncoder:
+        return self._encoder or load_dense_encoder(self.settings.embedding)
+
+    @cached_property
+    def store(self) -> VectorStore:
+        return self._store or open_store(self.settings, self.encoder.dim, self.collection)
+
+    @cached_property
+    def sparse(self) -> Bm25Encoder:
+        return Bm25Encoder(self.settings.sparse)
+
+    def reranker(self, name: str) -> Reranker:
+        if name not in self._rerankers:
+            self._rerankers[name] = load_reranker(name, self.settings.retrieval)
+        return self._rerankers[name]
+
+    def run(self, request: RetrievalRequest) -> RetrievalResult:
+        cfg = self.settings.retrieval
+        mode: SearchMode = request.mode or cfg.mode
+        reranker = self.reranker(request.reranker or cfg.reranker)
+        mmr_lambda = request.mmr_lambda if request.mmr_lambda is not None else cfg.mmr_lambda
+        timings: dict[str, float] = {}
+        clock = time.perf_counter()
+
+        def lap(stage: str) -> None:
+            nonlocal clock
+            now = time.perf_counter()
+            timings[stage] = round((now - clock) * 1000, 3)
+            clock = now
+
+        want_dense = mode in ("dense", "hybrid") or "dense" in reranker.needs
+        dense = self.encoder.embed_query(request.query).tolist() if want_dense else None
+        sparse = self.sparse.embed_query(request.query)
+        lap("embed")
+
+        flt = build_filter(request.principal, request.filters)
+        spec = QuerySpec(
+            mode=mode,
+            limit=max(cfg.candidates, request.k * 3),  # shaping drops some; rerank sees the top N
+            dense=dense,
+            sparse=sparse,
+            fusion=request.fusion or cfg.fusion,
+            rrf_k=cfg.rrf_k,
+            dense_limit=cfg.dense_limit,
+            sparse_limit=cfg.sparse_limit,
+            weights=None if cfg.dense_weight == cfg.sparse_weight else (cfg.dense_weight, cfg.sparse_weight),
+            with_vectors=True,  # for near-duplicate detection and MMR
+        )
+        candidates = self.store.query(spec, flt)
+        lap("search")
+
+        self._fill_branch_scores(candidates, flt, dense, sparse)
+        lap("branch_scores")
+        candidates = reranker.run(request.query, candidates)
+        lap("rerank")
+
+        shaped = shaping.dedup(candidates, cfg.dedup_threshold)
+        shaped = shaping.cap_per_doc(shaped, request.max_per_doc or cfg.max_per_doc)
+        shaped = shaping.mmr(shaped, request.k, mmr_lambda) if mmr_lambda is not None else shaped[: request.k]
+        hits = [to_hit(p) for p in shaped]
+        neighbours = request.neighbours if request.neighbours is not None else cfg.neighbours
+        if neighbours and hits:
+            self._attach_neighbours(hits, flt, neighbours)
+        lap("shape")
+        timings["total"] = round(sum(timings.values()), 3)
+        return RetrievalResult(hits=hits, mode=mode, reranker=reranker.name, timings_ms=timings)
+
+    def _fill_branch_scores(
+        self, candidates: list[ScoredPoint], flt: Filter, dense: list[float] | None, sparse: SparseVector | None
+    ) -> None:
+        """Every candidate gets its exact dense (and BM25, when any term matches) score."""
+        missing_dense = [c.id for c in candidates if dense is not None and "dense" not in c.scores]
+        missing_sparse = [
+            c.id for c in candidates if sparse is not None and sparse.indices and "sparse" not in c.scores
+        ]
+        ids = sorted(set(missing_dense) | set(missing_sparse))
+        if not ids:
+            return
+        exact = self.store.score(
+            ids,
+            flt,
+            dense=dense if missing_dense else None,
+            sparse=sparse if missing_sparse else None,
+        )
+        for c in candidates:
+            for branch, value in exact.get(c.id, {}).items():
+                c.scores.setdefault(branch, value)
+
+    def _attach_neighbours(self, hits: list[SearchHit], flt: Filter, n: int) -> None:
+        """Chunks around each hit in its document, read with the same permission filter."""
+        wanted = {
+            (h.doc_id, i)
+            for h in hits
+            if h.chunk_index is not None
+            for i in range(h.chunk_index - n, h.chunk_index + n + 1)
+        }
+        if not wanted:
+            return
+        scope = flt.model_copy(
+            update={
+                "match": {
+                    **flt.match,
+                    "doc_id": sorted({d for d, _ in wanted}),
+                    "chunk_index": sorted({i for _, i in wanted if i >= 0}),
+                }
+            }
+        )
+        by_key = {}
+        superset = len(scope.match["doc_id"]) * len(scope.match["chunk_index"])  # docs x indices asked for
+        for p in self.store.scroll(scope, limit=superset):
+            key = (p.payload.get("doc_id"), p.payload.get("chunk_index"))
+            if key in wanted:
+                by_key[key] = ContextChunk(
+                    chunk_id=p.id,
+                    chunk_index=int(p.payload["chunk_index"]),
+                    text=p.payload.get("text", ""),
+                    char_start=p.payload.get("char_start"),
+                    char_end=p.payload.get("char_end"),
+                )
+        for h in hits:
+            if h.chunk_index is None:
+                continue
+            h.context_before = [
+                by_key[(h.doc_id, i)] for i in range(h.chunk_index - n, h.chunk_index) if (h.doc_id, i) in by_key
+            ]
+            h.context_after = [
+                by_key[(h.doc_id, i)]
+                for i in range(h.chunk_index + 1, h.chunk_index + n + 1)
+                if (h.doc_id, i) in by_key
+            ]
+
+    def close(self) -> None:
+        if "store" in self.__dict__ and self._store is None:
+            self.store.close()

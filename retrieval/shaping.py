@@ -1,0 +1,80 @@
+"""Result shaping after ranking: near-duplicate removal, a per-document cap and optional MMR diversity.
+
+Pure functions over ranked candidates (best first), so each is tested on its own.
+"""
+
+from __future__ import annotations
+
+import re
+
+import numpy as np
+
+from retrieval.stores import ScoredPoint
+
+_SPACE = re.compile(r"\s+")
+
+
+def _norm_text(point: ScoredPoint) -> str:
+    return _SPACE.sub(" ", str(point.payload.get("text", ""))).strip().lower()
+
+
+def _unit(vectors: list[list[float]]) -> np.ndarray:
+    m = np.asarray(vectors, dtype=np.float32)
+    return m / np.maximum(np.linalg.norm(m, axis=1, keepdims=True), 1e-12)
+
+
+def dedup(points: list[ScoredPoint], threshold: float = 0.98) -> list[ScoredPoint]:
+    """Drop a chunk whose text equals, or whose dense vector is within `threshold` cosine of, a better one."""
+    kept: list[ScoredPoint] = []
+    seen_text: set[str] = set()
+    kept_vecs: list[np.ndarray] = []
+    for p in points:
+        text = _norm_text(p)
+        if text in seen_text:
+            continue
+        if p.vector is not None:
+            v = _unit([p.vector])[0]
+            if kept_vecs and float(np.max(np.stack(kept_vecs) @ v)) >= threshold:
+                continue
+            kept_vecs.append(v)
+        seen_text.add(text)
+        kept.append(p)
+    return kept
+
+
+def cap_per_doc(points: list[ScoredPoint], max_per_doc: int) -> list[ScoredPoint]:
+    counts: dict[str, int] = {}
+    out = []
+    for p in points:
+        doc = str(p.payload.get("doc_id", p.id))
+        if counts.get(doc, 0) < max_per_doc:
+            counts[doc] = counts.get(doc, 0) + 1
+            out.append(p)
+    return out
+
+
+def mmr(points: list[ScoredPoint], k: int, lambda_: float) -> list[ScoredPoint]:
+    """Maximal marginal relevance on the current scores (min-max scaled) and the chunks' dense vectors.
+
+    `lambda_` = 1 keeps the relevance order; lower values trade relevance for novelty.
+    Points without a vector keep their relevance-only position.
+    """
+    if len(points) <= 1 or any(p.vector is None for p in points):
+        return points[:k]
+    vecs = _unit([p.vector for p in points])  # type: ignore[misc]
+    rel = np.array([p.score for p in points], dtype=np.float64)
+    span = rel.max() - rel.min()
+    rel = (rel - rel.min()) / span if span > 0 else np.ones_like(rel)
+    sims = vecs @ vecs.T
+    chosen: list[int] = []
+    rest = list(range(len(points)))
+    while rest and len(chosen) < k:
+        if chosen:
+            redundancy = sims[np.ix_(rest, chosen)].max(axis=1)
+        else:
+            redundancy = np.zeros(len(rest))
+        value = lambda_ * rel[rest] - (1 - lambda_) * redundancy
+        best = rest[int(np.argmax(value))]
+        chosen.append(best)
+        rest.remove(best)
+    return [points[i] for i in chosen]
