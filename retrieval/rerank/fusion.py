@@ -16,7 +16,7 @@ class FusionReranker:
     name = "fusion"
     needs = frozenset({"dense", "sparse"})
 
-    def __init__(self, alpha: float = 0.6) -> None:
+    def __init__(self, alpha: float = 0.5) -> None:
         if not 0.0 <= alpha <= 1.0:
             raise ValueError("alpha must be within [0, 1]")
         self.alpha = alpha
