@@ -19,6 +19,8 @@ bench_app = typer.Typer(no_args_is_help=True, help="Benchmarks that print measur
 models_app = typer.Typer(no_args_is_help=True, help="Local model files.")
 app.add_typer(bench_app, name="bench")
 app.add_typer(models_app, name="models")
+keys_app = typer.Typer(no_args_is_help=True, help="API keys for the HTTP API.")
+app.add_typer(keys_app, name="keys")
 
 
 def _fail(message: str, code: int = 2) -> None:
@@ -203,6 +205,55 @@ def bench_ingest(
         path, torch_sample=torch_sample, repeats=repeats, log=lambda m: typer.echo(m, err=True)
     )
     typer.echo(json.dumps(result, indent=None if as_json else 2))
+
+
+@app.command()
+def serve(
+    host: Annotated[str | None, typer.Option(help="default: CITEWISE_API__HOST (127.0.0.1)")] = None,
+    port: Annotated[int | None, typer.Option(help="default: CITEWISE_API__PORT (8000)")] = None,
+) -> None:
+    """Serve the HTTP API (docs at /docs) on the data dir's index."""
+    import uvicorn
+
+    from api.app import create_app
+    from api.observability import configure_logging
+
+    settings = Settings()
+    configure_logging()
+    try:
+        uvicorn.run(
+            create_app(settings),
+            host=host or settings.api.host,
+            port=port or settings.api.port,
+            log_level="warning",
+            access_log=False,
+        )
+    except CitewiseError as exc:
+        _fail(str(exc))
+
+
+@keys_app.command("create")
+def keys_create(
+    tenant: Annotated[str, typer.Option()] = "default",
+    user: Annotated[str | None, typer.Option(help="the user this key acts as")] = None,
+    group: Annotated[list[str] | None, typer.Option(help="a group of that user; repeatable")] = None,
+    admin: Annotated[bool, typer.Option("--admin", help="may manage documents and connectors")] = False,
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """Create an API key; it is printed once and only its hash is stored."""
+    import api.identity as identity
+    from citewise.db import init_db
+
+    key = identity.create_key(init_db(Settings().db_url), tenant=tenant, user_id=user, groups=group or [], admin=admin)
+    if as_json:
+        typer.echo(json.dumps({"key": key}))
+    else:
+        typer.echo(key)
+        typer.echo(
+            f"(tenant {tenant}, user {user or '-'}, groups {', '.join(group or []) or '-'}"
+            f"{', admin' if admin else ''}; store it now: it is not shown again)",
+            err=True,
+        )
 
 
 @bench_app.command("query")

@@ -79,6 +79,46 @@ class RetrievalSettings(BaseModel):
     neighbours: int = Field(0, ge=0, le=5, description="chunks before/after each hit to attach as context")
 
 
+class LlmProfile(BaseModel):
+    """An answering profile: what `model` means in the OpenAI-compatible API."""
+
+    name: str = "citewise"
+    provider: Literal["extractive", "openai", "llamacpp"] = "extractive"
+    base_url: str | None = Field(None, description="OpenAI-compatible endpoint, e.g. http://127.0.0.1:8080/v1")
+    api_key: SecretStr | None = None
+    model: str | None = Field(None, description="model name sent to the endpoint")
+    model_path: Path | None = Field(None, description="GGUF file for the llamacpp provider")
+    timeout_s: float = Field(30.0, gt=0)
+    max_retries: int = Field(2, ge=0)
+    temperature: float = 0.1
+    max_tokens: int = Field(400, ge=1)
+    fallback: list[str] = Field(default_factory=lambda: ["extractive"], description="providers tried after this one")
+
+
+class ChatSettings(BaseModel):
+    profiles: list[LlmProfile] = Field(default_factory=lambda: [LlmProfile()])
+    default_profile: str = "citewise"
+    sources: int = Field(5, ge=1, le=20, description="passages given to the answerer")
+    # Calibrated on scifact-dev by evals/calibrate_chat.py (see its docstring for the figures).
+    evidence_threshold: float = Field(0.30, description="refuse when the best passage's dense cosine is below")
+    support_threshold: float = Field(0.5, description="share of a sentence's content terms its cited passage must hold")
+    history_turns: int = Field(4, ge=0)
+    prompt_template: str = Field("answer_v1", description="file in api/prompts/ (versioned)")
+
+
+class GuardSettings(BaseModel):
+    max_question_chars: int = Field(2000, ge=1)
+    rate_limit_per_minute: int = Field(120, ge=1, description="requests per API key")
+    injection_in_question: Literal["block", "warn"] = "block"
+    redact_pii_in_answers: bool = False
+
+
+class ApiSettings(BaseModel):
+    host: str = "127.0.0.1"
+    port: int = 8000
+    max_upload_mb: float = Field(50.0, gt=0)
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="CITEWISE_", env_nested_delimiter="__", extra="ignore")
 
@@ -90,6 +130,9 @@ class Settings(BaseSettings):
     index: IndexSettings = Field(default_factory=IndexSettings)
     ingest: IngestSettings = Field(default_factory=IngestSettings)
     retrieval: RetrievalSettings = Field(default_factory=RetrievalSettings)
+    chat: ChatSettings = Field(default_factory=ChatSettings)
+    guards: GuardSettings = Field(default_factory=GuardSettings)
+    api: ApiSettings = Field(default_factory=ApiSettings)
 
     @model_validator(mode="after")
     def _chunk_fits_model(self) -> Settings:

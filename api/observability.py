@@ -1,0 +1,60 @@
+"""Trace ids, structured JSON logs with PII and keys redacted, and Prometheus metrics."""
+
+from __future__ import annotations
+
+import contextvars
+import json
+import logging
+import time
+
+from prometheus_client import CollectorRegistry, Counter, Histogram
+
+from api.guards import redact_pii
+
+trace_id_var: contextvars.ContextVar[str] = contextvars.ContextVar("trace_id", default="-")
+
+
+class JsonFormatter(logging.Formatter):
+    """One JSON object per line; message and extra fields pass through PII/key redaction."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        payload = {
+            "ts": round(record.created, 3),
+            "level": record.levelname,
+            "logger": record.name,
+            "trace_id": trace_id_var.get(),
+            "msg": redact_pii(record.getMessage())[0],
+        }
+        extra = getattr(record, "fields", None)
+        if isinstance(extra, dict):
+            payload.update({k: redact_pii(v)[0] if isinstance(v, str) else v for k, v in extra.items()})
+        if record.exc_info:
+            payload["error"] = redact_pii(self.formatException(record.exc_info))[0]
+        return json.dumps(payload, default=str)
+
+
+def configure_logging(level: int = logging.INFO) -> None:
+    handler = logging.StreamHandler()
+    handler.setFormatter(JsonFormatter())
+    root = logging.getLogger("citewise")
+    root.handlers[:] = [handler]
+    root.setLevel(level)
+    root.propagate = False
+
+
+class Metrics:
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry()
+        self.requests = Counter("citewise_requests_total", "HTTP requests", ["route", "status"], registry=self.registry)
+        self.latency = Histogram(
+            "citewise_request_seconds",
+            "HTTP request latency",
+            ["route"],
+            buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30),
+            registry=self.registry,
+        )
+        self.answers = Counter("citewise_answers_total", "chat answers by outcome", ["outcome"], registry=self.registry)
+
+    def observe(self, route: str, status: int, started: float) -> None:
+        self.requests.labels(route, str(status)).inc()
+        self.latency.labels(route).observe(time.perf_counter() - started)

@@ -1,0 +1,256 @@
+"""The answer pipeline: small typed steps, each timed, emitting events that the HTTP layer streams or collects.
+
+input guard -> condense -> retrieve -> evidence check -> prompt -> generate -> output guard -> cite
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+from api import guards
+from api.citations import Citation, cite
+from api.identity import Identity
+from api.providers import ExtractiveProvider, FallbackChain, Prompt, ProviderError, Source, build_provider
+from citewise.errors import ConfigError
+from citewise.models import SearchHit
+from citewise.settings import LlmProfile, Settings
+from retrieval.retriever import RetrievalRequest, Retriever, SearchFilters
+
+PROMPTS = Path(__file__).parent / "prompts"
+REFUSAL = "I could not find an answer to this in the knowledge base."
+_FOLLOW_UP = re.compile(
+    r"^(and|but|also|what about|how about|why|so)\b"
+    r"|\b(it|its|they|them|their|this|that|these|those|he|she|his|her|there)\b",
+    re.IGNORECASE,
+)
+
+
+class ChatRequest(BaseModel):
+    question: str = Field(min_length=1, max_length=20_000)
+    session_id: str | None = None
+    filters: SearchFilters | None = None
+    stream: bool = False
+    profile: str | None = Field(None, description="answering profile; default from settings")
+
+
+class SourceOut(BaseModel):
+    n: int
+    doc_id: str
+    chunk_id: str
+    title: str
+    uri: str
+    page: int | None
+    score: float
+
+
+class ChatResult(BaseModel):
+    answer: str
+    citations: list[Citation]
+    grounded: bool
+    refused: bool
+    flags: list[str]
+    session_id: str | None
+    trace_id: str
+    timings: dict[str, float]
+    sources: list[SourceOut] = Field(default_factory=list)
+    provider: str | None = None
+
+
+@dataclass(slots=True)
+class Event:
+    type: str  # retrieval | token | citation | guardrail | done | error
+    data: Any
+
+
+@dataclass
+class Turn:
+    """What the steps share for one question."""
+
+    identity: Identity
+    request: ChatRequest
+    trace_id: str
+    history: list[tuple[str, str]] = field(default_factory=list)
+    query: str = ""
+    hits: list[SearchHit] = field(default_factory=list)
+    flags: list[str] = field(default_factory=list)
+    timings: dict[str, float] = field(default_factory=dict)
+
+
+@cache
+def load_template(name: str) -> tuple[str, str]:
+    path = PROMPTS / f"{name}.txt"
+    if not path.is_file():
+        raise ConfigError(f"prompt template {path} not found")
+    system, _, user = path.read_text(encoding="utf-8").partition("### user\n")
+    return system.removeprefix("### system\n").strip(), user.strip()
+
+
+def condense(question: str, history: list[tuple[str, str]]) -> str:
+    """A follow-up ("and in children?", "why is that?") gets the previous question as context for retrieval."""
+    previous = [text for role, text in history if role == "user"]
+    if not previous or len(question.split()) > 14 or not _FOLLOW_UP.search(question):
+        return question
+    return f"{previous[-1]} {question}"
+
+
+class ChatPipeline:
+    def __init__(self, settings: Settings, retriever: Retriever) -> None:
+        self.settings = settings
+        self.retriever = retriever
+        self.input_checks = guards.input_checks(settings.guards)
+        self.profiles = {p.name: p for p in settings.chat.profiles}
+        if settings.chat.default_profile not in self.profiles:
+            raise ConfigError(f"default profile {settings.chat.default_profile!r} is not among chat.profiles")
+
+    def profile(self, name: str | None) -> LlmProfile:
+        name = name or self.settings.chat.default_profile
+        if name not in self.profiles:
+            raise ConfigError(f"unknown answering profile {name!r}; known: {', '.join(self.profiles)}")
+        return self.profiles[name]
+
+    def _providers(self, profile: LlmProfile) -> FallbackChain:
+        chain, seen = [], set()
+        for kind in [profile.provider, *profile.fallback]:
+            if kind in seen:
+                continue
+            seen.add(kind)
+            chain.append(ExtractiveProvider() if kind == "extractive" else build_provider(kind, profile))
+        return FallbackChain(chain)
+
+    def run(self, turn: Turn) -> Iterator[Event]:
+        """Yields events; the last one is `done` with the ChatResult (or `error`)."""
+        chat = self.settings.chat
+        clock = [time.perf_counter()]
+
+        def lap(step: str) -> None:
+            now = time.perf_counter()
+            turn.timings[step] = round((now - clock[0]) * 1000, 2)
+            clock[0] = now
+
+        profile = self.profile(turn.request.profile)
+        # 1. input guard
+        for check in self.input_checks:
+            verdict = check.run(turn.request.question, turn.identity.key_id)
+            if verdict.action != "pass":
+                turn.flags.append(verdict.flag)
+                yield Event("guardrail", {"check": verdict.check, "action": verdict.action, "detail": verdict.detail})
+            if verdict.action == "block":
+                lap("input_guard")
+                yield Event("done", self._result(turn, verdict_answer(verdict), [], refused=True))
+                return
+        lap("input_guard")
+        # 2. condense
+        turn.query = condense(turn.request.question, turn.history[-2 * chat.history_turns :])
+        if turn.query != turn.request.question:
+            turn.flags.append("condensed")
+        lap("condense")
+        # 3. retrieve (the caller's principal goes into every vector query)
+        result = self.retriever.run(
+            RetrievalRequest(
+                query=turn.query,
+                principal=turn.identity,
+                filters=turn.request.filters or SearchFilters(),
+                k=chat.sources,
+            )
+        )
+        turn.hits = result.hits
+        yield Event("retrieval", [s.model_dump() for s in self._sources(turn.hits)])
+        lap("retrieve")
+        # 4. evidence check
+        best = max((h.scores.get("dense", 0.0) for h in turn.hits), default=0.0)
+        if best < chat.evidence_threshold:
+            turn.flags.append(f"insufficient_evidence:{best:.2f}<{chat.evidence_threshold:.2f}")
+            lap("evidence")
+            yield Event("done", self._result(turn, REFUSAL, [], refused=True))
+            return
+        lap("evidence")
+        # 5. prompt, with instruction-like text in sources neutralised
+        sources = []
+        for i, hit in enumerate(turn.hits, 1):
+            clean, hit_found = guards.neutralise_source(hit.text)
+            if hit_found:
+                turn.flags.append(f"source_injection:neutralise:[{i}]")
+                yield Event("guardrail", {"check": "source_injection", "action": "neutralise", "detail": f"[{i}]"})
+            sources.append(Source(n=i, text=clean, title=hit.title))
+        system, user = load_template(chat.prompt_template)
+        listing = "\n\n".join(f"[{s.n}] {s.title}\n{s.text}" for s in sources)
+        prompt = Prompt(
+            question=turn.request.question, system=system, user=user.format(sources=listing, question=turn.query)
+        )
+        prompt.sources = sources
+        lap("prompt")
+        # 6. generate (streamed)
+        chain = self._providers(profile)
+        parts: list[str] = []
+        try:
+            for token in chain.stream(prompt):
+                parts.append(token)
+                yield Event("token", token)
+        except ProviderError as exc:
+            turn.flags.extend(f"provider_failed:{f}" for f in chain.failures)
+            lap("generate")
+            yield Event("error", {"message": str(exc)})
+            return
+        if chain.failures:
+            turn.flags.append(f"fallback:{profile.provider}->{chain.used}")
+        lap("generate")
+        # 7. output guard
+        answer = "".join(parts)
+        if self.settings.guards.redact_pii_in_answers:
+            answer, kinds = guards.redact_pii(answer)
+            if kinds:
+                turn.flags.append("pii:redact:" + ",".join(kinds))
+        lap("output_guard")
+        # 8. cite
+        cited = cite(answer, turn.hits, chat.support_threshold)
+        turn.flags.extend(cited.flags)
+        for c in cited.citations:
+            yield Event("citation", c.model_dump())
+        lap("cite")
+        done = self._result(turn, cited.answer, cited.citations, refused=False, grounded=cited.grounded)
+        done.provider = chain.used
+        yield Event("done", done)
+
+    def _sources(self, hits: list[SearchHit]) -> list[SourceOut]:
+        return [
+            SourceOut(
+                n=i,
+                doc_id=h.doc_id,
+                chunk_id=h.chunk_id,
+                title=h.title,
+                uri=h.path,
+                page=h.page,
+                score=round(h.score, 4),
+            )
+            for i, h in enumerate(hits, 1)
+        ]
+
+    def _result(
+        self, turn: Turn, answer: str, citations: list[Citation], *, refused: bool, grounded: bool = False
+    ) -> ChatResult:
+        turn.timings["total"] = round(sum(v for k, v in turn.timings.items() if k != "total"), 2)
+        return ChatResult(
+            answer=answer,
+            citations=citations,
+            grounded=grounded,
+            refused=refused,
+            flags=list(turn.flags),
+            session_id=turn.request.session_id,
+            trace_id=turn.trace_id,
+            timings=dict(turn.timings),
+            sources=self._sources(turn.hits),
+        )
+
+
+def verdict_answer(verdict: guards.Verdict) -> str:
+    if verdict.check == "prompt_injection":
+        return "I can't follow instructions that try to change how I work. Please ask a question about your documents."
+    return f"Request refused: {verdict.detail}."

@@ -1,0 +1,60 @@
+"""Chat sessions and their messages, owned by one principal (tenant + user)."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+
+from sqlalchemy import DateTime, ForeignKey, Integer, String, Text, select
+from sqlalchemy.orm import Mapped, mapped_column, sessionmaker
+
+from citewise.db import Base
+from citewise.models import Principal
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+class ChatSession(Base):
+    __tablename__ = "chat_sessions"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    tenant: Mapped[str] = mapped_column(String(200), index=True)
+    user_id: Mapped[str] = mapped_column(String(200), default="")
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=_now)
+
+
+class ChatMessage(Base):
+    __tablename__ = "chat_messages"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    session_id: Mapped[str] = mapped_column(ForeignKey("chat_sessions.id"), index=True)
+    role: Mapped[str] = mapped_column(String(16))  # user | assistant
+    content: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=_now)
+
+
+class SessionStore:
+    def __init__(self, sessions: sessionmaker) -> None:
+        self.sessions = sessions
+
+    def open(self, principal: Principal, session_id: str | None) -> tuple[str, list[tuple[str, str]]] | None:
+        """(session id, history) for the caller; None when the id is unknown or belongs to someone else."""
+        with self.sessions.begin() as s:
+            if session_id is None:
+                sid = str(uuid.uuid4())
+                s.add(ChatSession(id=sid, tenant=principal.tenant, user_id=principal.user_id or ""))
+                return sid, []
+            row = s.get(ChatSession, session_id)
+            if row is None or row.tenant != principal.tenant or row.user_id != (principal.user_id or ""):
+                return None
+            msgs = s.scalars(
+                select(ChatMessage).where(ChatMessage.session_id == session_id).order_by(ChatMessage.id)
+            ).all()
+            return session_id, [(m.role, m.content) for m in msgs]
+
+    def append(self, session_id: str, question: str, answer: str) -> None:
+        with self.sessions.begin() as s:
+            s.add(ChatMessage(session_id=session_id, role="user", content=question))
+            s.add(ChatMessage(session_id=session_id, role="assistant", content=answer))

@@ -1,0 +1,46 @@
+"""Sentence spans and lexical support, shared by the extractive answerer and the citation checker."""
+
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+
+from retrieval.encoders.sparse import Bm25Encoder
+
+_SENT_END = re.compile(r"(?<=[.!?])[\"')\]]*\s+(?=[\"'(\[]?[A-Z0-9])|\n\s*\n")
+
+
+def sentence_spans(text: str) -> list[tuple[int, int]]:
+    """(start, end) of each sentence, trimmed of surrounding whitespace."""
+    spans, start = [], 0
+    for m in _SENT_END.finditer(text):
+        spans.append((start, m.start()))
+        start = m.end()
+    spans.append((start, len(text)))
+    out = []
+    for a, b in spans:
+        while a < b and text[a].isspace():
+            a += 1
+        while b > a and text[b - 1].isspace():
+            b -= 1
+        if b > a:
+            out.append((a, b))
+    return out
+
+
+@lru_cache(maxsize=1)
+def _bm25() -> Bm25Encoder:
+    return Bm25Encoder()
+
+
+def terms(text: str) -> set[str]:
+    """Stemmed content terms (stopwords dropped), as BM25 sees them."""
+    return set(_bm25().terms(text))
+
+
+def support(claim: str, source: str) -> float:
+    """Share of the claim's content terms found in the source (1.0 = every term present)."""
+    wanted = terms(claim)
+    if not wanted:
+        return 1.0
+    return len(wanted & terms(source)) / len(wanted)
