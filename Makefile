@@ -20,10 +20,13 @@ $(STAMP): $(BIN)/python pyproject.toml requirements/constraints.txt requirements
 
 install: $(STAMP)
 
-# The main job on the embedded default: ingest the sample corpus shipped in the repo, then search it.
+# The main job on the embedded default: ingest the sample corpus shipped in the repo, then serve the API
+# (a local key and a curl example are printed first).
 run: install
 	$(BIN)/citewise ingest sample_corpus
 	$(BIN)/citewise search "How does Citewise keep deleted files out of search results?" --k 3
+	$(BIN)/citewise keys local
+	$(BIN)/citewise serve
 
 test: install
 	$(BIN)/ruff check .

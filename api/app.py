@@ -222,7 +222,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         kinds = {401: "authentication_error", 403: "permission_error", 404: "not_found", 429: "rate_limit_error"}
         return error(exc.status_code, str(exc.detail), kinds.get(exc.status_code, "invalid_request_error"))
 
-
     # ---- health, metrics ----
 
     @app.get("/healthz", tags=["health"])

@@ -256,6 +256,33 @@ def keys_create(
         )
 
 
+@keys_app.command("local")
+def keys_local() -> None:
+    """The local admin key of this data dir (created on first use, kept in DATA_DIR/local-api-key, mode 600),
+    with a curl example: what `make run` prints before serving."""
+    import os
+
+    import api.identity as identity
+    from citewise.db import init_db
+
+    settings = Settings()
+    db = init_db(settings.db_url)
+    path = settings.data_dir / "local-api-key"
+    key = path.read_text().strip() if path.is_file() else ""
+    if not key or identity.lookup(db, key) is None:
+        key = identity.create_key(db, tenant="default", user_id="local", groups=[], admin=True)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(key + "\n")
+        os.chmod(path, 0o600)
+    base = f"http://{settings.api.host}:{settings.api.port}"
+    typer.echo(f"API key (tenant default, admin): {key}")
+    typer.echo(f"Docs: {base}/docs   Try:")
+    typer.echo(
+        f"  curl -s {base}/v1/chat -H 'Authorization: Bearer {key}' -H 'Content-Type: application/json' \\\n"
+        """    -d '{"question": "How does Citewise keep deleted files out of search results?"}'"""
+    )
+
+
 @bench_app.command("query")
 def bench_query(
     dataset: Annotated[Path, typer.Argument(help="a BEIR folder: corpus.jsonl, queries.jsonl, qrels/SPLIT.tsv")],

@@ -20,7 +20,7 @@ class ApiKey(Base):
     __tablename__ = "api_keys"
 
     key_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
-    prefix: Mapped[str] = mapped_column(String(16))  # first characters, to recognise a key in listings
+    prefix: Mapped[str] = mapped_column(String(16))  # "key_" + hash prefix: names a key in logs, reveals nothing
     tenant: Mapped[str] = mapped_column(String(200))
     user_id: Mapped[str | None] = mapped_column(String(200), nullable=True)
     groups: Mapped[str] = mapped_column(Text, default="[]")
@@ -46,7 +46,7 @@ def create_key(
         s.add(
             ApiKey(
                 key_hash=_hash(key),
-                prefix=key[:10],
+                prefix="key_" + _hash(key)[:8],  # an id for logs and listings, derived from the hash
                 tenant=tenant,
                 user_id=user_id,
                 groups=json.dumps(sorted(set(groups))),

@@ -1,0 +1,59 @@
+"""A tiny OpenAI-compatible HTTP server for tests: streams a canned answer, or stalls to trigger timeouts.
+
+It is a real HTTP server on a loopback port (the provider's httpx code, retries and timeouts all run);
+the real-model path is covered by the llama.cpp server test.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+
+class FakeLLM:
+    def __init__(self, answer: str = "", delay_s: float = 0.0, status: int = 200) -> None:
+        self.answer, self.delay_s, self.status = answer, delay_s, status
+        self.requests: list[dict] = []
+        outer = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *args) -> None:  # quiet
+                pass
+
+            def do_POST(self) -> None:  # noqa: N802
+                body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+                outer.requests.append(body)
+                time.sleep(outer.delay_s)
+                if outer.delay_s:
+                    return  # the client has timed out by now
+                if outer.status != 200:
+                    self.send_response(outer.status)
+                    self.end_headers()
+                    return
+                self.send_response(200)
+                self.send_header("Content-Type", "text/event-stream")
+                self.end_headers()
+                try:
+                    for word in outer.answer.split(" "):
+                        chunk = {"choices": [{"index": 0, "delta": {"content": word + " "}}]}
+                        self.wfile.write(f"data: {json.dumps(chunk)}\n\n".encode())
+                    self.wfile.write(b"data: [DONE]\n\n")
+                except BrokenPipeError:  # the client gave up (the timeout tests)
+                    pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.server.server_port}/v1"
+
+    def __enter__(self) -> FakeLLM:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.server.shutdown()
+        self.server.server_close()
