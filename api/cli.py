@@ -306,6 +306,23 @@ def bench_query(
     typer.echo(json.dumps(result, indent=None if as_json else 2))
 
 
+@bench_app.command("chat")
+def bench_chat(
+    dataset: Annotated[Path, typer.Argument(help="a BEIR folder; its queries are asked through /v1/chat")],
+    split: Annotated[str, typer.Option(help="qrels split (selects the queries)")] = "test",
+    limit: Annotated[int | None, typer.Option(min=1, help="first N queries only")] = None,
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """/v1/chat latency with the extractive provider, its overhead on retrieval, per-step times, server RSS."""
+    from evals.bench_chat import run_chat_benchmark
+
+    try:
+        result = run_chat_benchmark(dataset, split=split, limit=limit, log=lambda m: typer.echo(m, err=True))
+    except (CitewiseError, RuntimeError) as exc:
+        _fail(str(exc))
+    typer.echo(json.dumps(result, indent=None if as_json else 2))
+
+
 def main() -> None:
     logging.basicConfig(level=logging.WARNING, stream=sys.stderr, format="%(levelname)s %(name)s: %(message)s")
     app()

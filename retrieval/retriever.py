@@ -35,8 +35,9 @@ class SearchFilters(BaseModel):
     path_prefix: str | None = Field(None, description="uri/path starts with this")
     modified_after: datetime | None = None
     match: dict[str, Scalar | list[Scalar]] = Field(default_factory=dict, description="payload key == value / in list")
+    exclude: dict[str, Scalar | list[Scalar]] = Field(default_factory=dict, description="payload key != value / not in")
 
-    @field_validator("match")
+    @field_validator("match", "exclude")
     @classmethod
     def _no_permission_keys(cls, value: dict[str, Scalar | list[Scalar]]) -> dict[str, Scalar | list[Scalar]]:
         bad = RESERVED_KEYS & set(value)
@@ -80,6 +81,7 @@ def build_filter(principal: Principal, filters: SearchFilters) -> Filter:
     if filters.doc_ids is not None:
         match["doc_id"] = list(filters.doc_ids)
     flt.match = match
+    flt.exclude = dict(filters.exclude)
     if filters.path_prefix:
         flt.prefix = {"path": filters.path_prefix}
     if filters.modified_after is not None:
