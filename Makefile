@@ -5,6 +5,8 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 export HF_HUB_OFFLINE := 1
 export DO_NOT_TRACK := 1
+# llama-cpp-python builds from source (~5 min on 2 cores); portable CPU flags, not -march=native.
+export CMAKE_ARGS ?= -DGGML_NATIVE=OFF -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON
 
 .PHONY: install run test bench-ingest clean
 

