@@ -269,3 +269,20 @@ def test_logs_are_json_without_keys_or_pii(env, capsys):
     line = json.loads(JsonFormatter().format(record))
     assert "jane@example.com" not in json.dumps(line) and "cw_aaaa" not in json.dumps(line)
     assert "+31 20" not in json.dumps(line) and line["trace_id"]
+
+
+def test_rate_limit_is_a_429_per_key(env):
+    from api.guards import RateLimit
+
+    client, keys, settings = env
+    services = client.app.state.services
+    saved = services.rate_limit
+    services.rate_limit = RateLimit(2)
+    try:
+        codes = [client.get("/v1/models", headers=auth(keys, "globex")).status_code for _ in range(3)]
+        assert codes == [200, 200, 429]
+        r = client.get("/v1/models", headers=auth(keys, "globex"))
+        assert r.status_code == 429 and "requests a minute" in r.json()["detail"]
+        assert client.get("/v1/models", headers=auth(keys, "bob")).status_code == 200  # other keys unaffected
+    finally:
+        services.rate_limit = saved
