@@ -30,9 +30,12 @@ run: install
 	$(BIN)/citewise keys local
 	$(BIN)/citewise serve
 
+# Tests, then the retrieval regression gate on the committed fixture dataset (a drop > 0.01 fails the build).
 test: install
 	$(BIN)/ruff check .
 	$(BIN)/python -m pytest -q
+	CITEWISE_DATA_DIR=$$(mktemp -d) $(BIN)/citewise eval retrieval tests/fixtures/company-policies \
+		--baseline tests/fixtures/company-policies/baseline.json
 
 bench-ingest: install
 	$(BIN)/citewise bench ingest ../shared/evaldata/scifact-dev/corpus.jsonl

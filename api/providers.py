@@ -51,8 +51,9 @@ class ExtractiveProvider:
 
     name = "extractive"
 
-    def __init__(self, max_sentences: int = 3) -> None:
+    def __init__(self, max_sentences: int = 3, min_relative: float = 0.6) -> None:
         self.max_sentences = max_sentences
+        self.min_relative = min_relative
 
     def stream(self, prompt: Prompt) -> Iterator[str]:
         q_terms = textutil.terms(prompt.question)
@@ -67,7 +68,10 @@ class ExtractiveProvider:
                 overlap = len(q_terms & s_terms) / (len(q_terms) or 1)
                 scored.append((overlap - 0.01 * rank, src.n, a, sentence))  # ties go to the better passage
         best = sorted(scored, key=lambda t: t[0], reverse=True)[: self.max_sentences]
-        best = [b for b in best if b[0] > 0] or best[:1]
+        if best and best[0][0] > 0:  # keep sentences nearly as relevant as the best one: fewer stray sources
+            best = [b for b in best if b[0] >= self.min_relative * best[0][0]]
+        else:
+            best = best[:1]
         best.sort(key=lambda t: (t[1], t[2]))  # reading order within and across passages
         for i, (_, n, _, sentence) in enumerate(best):
             body = sentence.rstrip()

@@ -62,4 +62,21 @@ def load_beir(root: Path, split: str = "test") -> BeirDataset:
     missing = sorted(set(qrels) - set(queries))
     if missing:
         raise DatasetError(f"qrels/{split}.tsv names {len(missing)} query ids absent from queries.jsonl: {missing[:5]}")
+    corpus_ids = _corpus_ids(root / "corpus.jsonl")
+    dangling = sorted({d for docs in qrels.values() for d in docs} - corpus_ids)
+    if dangling:
+        raise DatasetError(f"qrels/{split}.tsv: {len(dangling)} corpus ids absent from corpus.jsonl: {dangling[:5]}")
     return BeirDataset(root.name, root, {q: queries[q] for q in qrels}, qrels)
+
+
+def _corpus_ids(path: Path) -> set[str]:
+    ids: set[str] = set()
+    with path.open(encoding="utf-8") as f:
+        for n, line in enumerate(f, 1):
+            if not line.strip():
+                continue
+            try:
+                ids.add(str(json.loads(line)["_id"]))
+            except (json.JSONDecodeError, KeyError, TypeError) as exc:
+                raise DatasetError(f"corpus.jsonl line {n}: expected a JSON object with _id ({exc})") from exc
+    return ids

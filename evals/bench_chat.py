@@ -45,11 +45,11 @@ def run_chat_benchmark(
     from api.identity import create_key
     from citewise.db import init_db
     from evals.beir import load_beir
-    from evals.bench_query import index_dataset
+    from evals.retrieval_eval import collection_for, index_dataset
 
     settings = settings or Settings()
     data = load_beir(dataset_dir, split)
-    collection = f"beir-{data.name}"
+    collection = collection_for(data, settings)
     index_dataset(settings, data.corpus, collection, log)
     import api.identity  # noqa: F401  (register the table)
 

@@ -21,33 +21,8 @@ from citewise.settings import Settings
 DEFAULT_CONFIGS = ("dense", "sparse", "hybrid:rrf", "hybrid:dbsf", "hybrid:rrf+fusion", "hybrid:dbsf+fusion")
 
 
-def parse_config(config: str) -> dict:
-    base, _, reranker = config.partition("+")
-    mode, _, fusion = base.partition(":")
-    if mode not in ("dense", "sparse", "hybrid"):
-        raise ValueError(f"config {config!r}: mode must be dense, sparse or hybrid")
-    if fusion and fusion not in ("rrf", "dbsf"):
-        raise ValueError(f"config {config!r}: fusion must be rrf or dbsf")
-    return {"mode": mode, "fusion": fusion or None, "reranker": reranker or "none"}
-
-
 def _pct(values: list[float], q: float) -> float:
     return round(float(np.percentile(values, q)), 2)
-
-
-def index_dataset(settings: Settings, corpus: Path, collection: str, log: Callable[[str], None]) -> float:
-    """Ingest (or incrementally re-sync) the corpus; returns seconds."""
-    from connectors import create_connector
-    from ingest.pipeline import Ingestor
-
-    t0 = time.perf_counter()
-    ingestor = Ingestor(settings, collection=collection)
-    try:
-        report = ingestor.sync(create_connector("jsonl", path=corpus))
-    finally:
-        ingestor.close()
-    log(f"index {collection}: {report.added} added, {report.unchanged} unchanged, {report.chunks} chunks")
-    return time.perf_counter() - t0
 
 
 def run_query_benchmark(
@@ -59,16 +34,15 @@ def run_query_benchmark(
     settings: Settings | None = None,
     log: Callable[[str], None] = print,
 ) -> dict:
-    from ranx import Qrels, Run, evaluate
-
     from evals.beir import load_beir
+    from evals.retrieval_eval import collection_for, doc_run, index_dataset, parse_config, score_run
     from retrieval.retriever import RetrievalRequest, Retriever
 
     settings = settings or Settings()
     parsed = {c: parse_config(c) for c in configs}
     data = load_beir(dataset_dir, split)
     qids = sorted(data.queries)[:limit] if limit else sorted(data.queries)
-    collection = f"beir-{data.name}"
+    collection = collection_for(data, settings)
     index_s = index_dataset(settings, data.corpus, collection, log)
 
     retriever = Retriever(settings, collection=collection)
@@ -84,23 +58,16 @@ def run_query_benchmark(
             encoder.embed_query(data.queries[q])
             embed_ms.append((time.perf_counter() - t0) * 1000)
         out["query_embedding_ms"] = {"p50": _pct(embed_ms, 50), "p95": _pct(embed_ms, 95)}
-        qrels = Qrels({q: data.qrels[q] for q in qids})
+        qrels = {q: data.qrels[q] for q in qids}
         out["configs"] = {}
         for name, cfg in parsed.items():
-            run: dict[str, dict[str, float]] = {}
-            for q in qids:
-                result = retriever.run(
-                    RetrievalRequest(query=data.queries[q], principal=principal, k=100, max_per_doc=1, **cfg)
-                )
-                n = len(result.hits)
-                run[q] = {h.key: float(n - i) for i, h in enumerate(result.hits)}  # rank order, ties impossible
-            metrics = evaluate(qrels, Run(run), ["ndcg@10", "recall@100", "mrr@10"], make_comparable=True)
+            metrics = score_run(qrels, doc_run(retriever, data, qids, cfg)[0])
             stages: dict[str, list[float]] = {}
             for q in qids:
                 result = retriever.run(RetrievalRequest(query=data.queries[q], principal=principal, **cfg))
                 for stage, ms in result.timings_ms.items():
                     stages.setdefault(stage, []).append(ms)
-            row = {m: round(float(v), 4) for m, v in metrics.items()}
+            row = dict(metrics)
             row |= {"latency_ms_p50": _pct(stages["total"], 50), "latency_ms_p95": _pct(stages["total"], 95)}
             row["stages_ms_p50"] = {s: _pct(v, 50) for s, v in stages.items() if s != "total"}
             row["stages_ms_p95"] = {s: _pct(v, 95) for s, v in stages.items() if s != "total"}

@@ -36,7 +36,7 @@ def _balanced_best(pos: np.ndarray, neg: np.ndarray) -> tuple[float, float]:
 def main(argv: list[str] | None = None) -> int:
     from api.text import support
     from evals.beir import load_beir
-    from evals.bench_query import index_dataset
+    from evals.retrieval_eval import collection_for, index_dataset
     from retrieval.retriever import RetrievalRequest, Retriever, SearchFilters
 
     ap = argparse.ArgumentParser(description=__doc__)
@@ -47,7 +47,7 @@ def main(argv: list[str] | None = None) -> int:
 
     settings = Settings()
     data = load_beir(args.dataset, args.split)
-    collection = f"beir-{data.name}"
+    collection = collection_for(data, settings)
     index_dataset(settings, data.corpus, collection, lambda m: print(m, file=sys.stderr))
     retriever = Retriever(settings, collection=collection)
     answerable, stand_in, supported, unsupported = [], [], [], []

@@ -31,7 +31,7 @@ def main(argv: list[str] | None = None) -> int:
     from ranx import Qrels, Run, evaluate
 
     from evals.beir import load_beir
-    from evals.bench_query import index_dataset
+    from evals.retrieval_eval import collection_for, index_dataset
     from retrieval.rerank.fusion import FusionReranker
     from retrieval.retriever import RetrievalRequest, Retriever
     from retrieval.stores import ScoredPoint
@@ -44,7 +44,7 @@ def main(argv: list[str] | None = None) -> int:
 
     settings = Settings()
     data = load_beir(args.dataset, args.split)
-    collection = f"beir-{data.name}"
+    collection = collection_for(data, settings)
     index_dataset(settings, data.corpus, collection, lambda m: print(m, file=sys.stderr))
     retriever = Retriever(settings, collection=collection)
     cands: dict[str, list[dict]] = {}

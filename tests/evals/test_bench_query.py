@@ -8,7 +8,8 @@ import pytest
 
 from citewise.settings import Settings
 from evals.beir import DatasetError, load_beir
-from evals.bench_query import parse_config, run_query_benchmark
+from evals.bench_query import run_query_benchmark
+from evals.retrieval_eval import parse_config
 
 TOPICS = {
     "d1": ("Vitamin D", "Vitamin D supplements lower the rate of bone fractures in elderly patients."),
