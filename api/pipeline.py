@@ -57,6 +57,7 @@ class ChatResult(BaseModel):
     grounded: bool
     refused: bool
     flags: list[str]
+    checks: dict[str, str] = Field(default_factory=dict, description="every guardrail's verdict, pass included")
     session_id: str | None
     trace_id: str
     timings: dict[str, float]
@@ -81,6 +82,7 @@ class Turn:
     query: str = ""
     hits: list[SearchHit] = field(default_factory=list)
     flags: list[str] = field(default_factory=list)
+    checks: dict[str, str] = field(default_factory=dict)
     timings: dict[str, float] = field(default_factory=dict)
 
 
@@ -139,6 +141,7 @@ class ChatPipeline:
         # 1. input guard
         for check in self.input_checks:
             verdict = check.run(turn.request.question, turn.identity.key_id)
+            turn.checks[verdict.check] = verdict.action
             if verdict.action != "pass":
                 turn.flags.append(verdict.flag)
                 yield Event("guardrail", {"check": verdict.check, "action": verdict.action, "detail": verdict.detail})
@@ -166,6 +169,7 @@ class ChatPipeline:
         lap("retrieve")
         # 4. evidence check
         best = max((h.scores.get("dense", 0.0) for h in turn.hits), default=0.0)
+        turn.checks["evidence"] = "pass" if best >= chat.evidence_threshold else "refuse"
         if best < chat.evidence_threshold:
             turn.flags.append(f"insufficient_evidence:{best:.2f}<{chat.evidence_threshold:.2f}")
             lap("evidence")
@@ -174,9 +178,11 @@ class ChatPipeline:
         lap("evidence")
         # 5. prompt, with instruction-like text in sources neutralised
         sources = []
+        turn.checks["source_injection"] = "pass"
         for i, hit in enumerate(turn.hits, 1):
             clean, hit_found = guards.neutralise_source(hit.text)
             if hit_found:
+                turn.checks["source_injection"] = "neutralise"
                 turn.flags.append(f"source_injection:neutralise:[{i}]")
                 yield Event("guardrail", {"check": "source_injection", "action": "neutralise", "detail": f"[{i}]"})
             sources.append(Source(n=i, text=clean, title=hit.title))
@@ -204,14 +210,19 @@ class ChatPipeline:
         lap("generate")
         # 7. output guard
         answer = "".join(parts)
+        turn.checks["pii"] = "off"
         if self.settings.guards.redact_pii_in_answers:
+            turn.checks["pii"] = "pass"
             answer, kinds = guards.redact_pii(answer)
             if kinds:
+                turn.checks["pii"] = "redact"
                 turn.flags.append("pii:redact:" + ",".join(kinds))
         lap("output_guard")
         # 8. cite
         cited = cite(answer, turn.hits, chat.support_threshold)
         turn.flags.extend(cited.flags)
+        turn.checks["citations"] = "fixed" if any(f.startswith("dangling") for f in cited.flags) else "pass"
+        turn.checks["groundedness"] = "pass" if cited.grounded else "flag"
         for c in cited.citations:
             yield Event("citation", c.model_dump())
         lap("cite")
@@ -243,6 +254,7 @@ class ChatPipeline:
             grounded=grounded,
             refused=refused,
             flags=list(turn.flags),
+            checks=dict(turn.checks),
             session_id=turn.request.session_id,
             trace_id=turn.trace_id,
             timings=dict(turn.timings),

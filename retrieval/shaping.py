@@ -25,18 +25,23 @@ def _unit(vectors: list[list[float]]) -> np.ndarray:
 
 def dedup(points: list[ScoredPoint], threshold: float = 0.98) -> list[ScoredPoint]:
     """Drop a chunk whose text equals, or whose dense vector is within `threshold` cosine of, a better one."""
+    with_vec = [i for i, p in enumerate(points) if p.vector is not None]
+    sims = None
+    if len(with_vec) > 1:
+        unit = _unit([points[i].vector for i in with_vec])  # type: ignore[misc]
+        sims = unit @ unit.T  # one matrix product instead of one per candidate
+    row = {i: r for r, i in enumerate(with_vec)}
     kept: list[ScoredPoint] = []
+    kept_rows: list[int] = []
     seen_text: set[str] = set()
-    kept_vecs: list[np.ndarray] = []
-    for p in points:
+    for i, p in enumerate(points):
         text = _norm_text(p)
         if text in seen_text:
             continue
-        if p.vector is not None:
-            v = _unit([p.vector])[0]
-            if kept_vecs and float(np.max(np.stack(kept_vecs) @ v)) >= threshold:
+        if sims is not None and i in row:
+            if kept_rows and float(sims[row[i], kept_rows].max()) >= threshold:
                 continue
-            kept_vecs.append(v)
+            kept_rows.append(row[i])
         seen_text.add(text)
         kept.append(p)
     return kept

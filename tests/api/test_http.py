@@ -97,6 +97,15 @@ def test_chat_answers_with_exact_citations(env):
     client, keys, _ = env
     out = ask(client, keys, "bob", "Do vitamin D supplements prevent bone fractures?")
     assert not out["refused"] and out["grounded"], out
+    assert out["checks"] == {
+        "input_length": "pass",
+        "prompt_injection": "pass",
+        "evidence": "pass",
+        "source_injection": "neutralise",  # notes.txt (5 docs in the tenant: all are sources) carries one
+        "pii": "off",
+        "citations": "pass",
+        "groundedness": "pass",
+    }
     assert "[1]" in out["answer"] and out["trace_id"] and out["session_id"]
     cit = out["citations"][0]
     assert cit["uri"].endswith("vitamin.md") and "fractures" in cit["quote"]
