@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from functools import lru_cache
+from pathlib import Path
 
+from filelock import FileLock
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.orm import DeclarativeBase, sessionmaker
 
@@ -15,8 +17,6 @@ class Base(DeclarativeBase):
 @lru_cache(maxsize=16)
 def get_engine(url: str) -> Engine:
     if url.startswith("sqlite:///"):
-        from pathlib import Path
-
         Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
         engine = create_engine(url, connect_args={"timeout": 30})
 
@@ -31,12 +31,40 @@ def get_engine(url: str) -> Engine:
     return engine
 
 
+MIGRATIONS = Path(__file__).parent / "migrations"
+
+
+def migrate(url: str) -> None:
+    """Bring the schema to the newest Alembic revision (from empty, or from a pre-migration database)."""
+    from alembic import command
+    from alembic.config import Config
+    from sqlalchemy import inspect
+
+    engine = get_engine(url)
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS))
+    with engine.begin() as connection:
+        cfg.attributes["connection"] = connection
+        tables = set(inspect(connection).get_table_names())
+        if "documents" in tables and "alembic_version" not in tables:
+            command.stamp(cfg, "0001")  # created by create_all before migrations existed: same schema
+        command.upgrade(cfg, "head")
+
+
+@lru_cache(maxsize=16)
 def init_db(url: str) -> sessionmaker:
-    """Create the tables registered on Base so far and return a session factory.
+    """Migrate the schema to head (once per process and URL) and return a session factory.
 
     Table modules (e.g. ingest.state) import this one, never the reverse: the kernel imports nothing below it.
-    Migrations arrive with the scale-out work.
     """
-    engine = get_engine(url)
-    Base.metadata.create_all(engine)
-    return sessionmaker(engine, expire_on_commit=False)
+    with FileLock(_lock_path(url)):
+        migrate(url)
+    return sessionmaker(get_engine(url), expire_on_commit=False)
+
+
+def _lock_path(url: str) -> str:
+    """Serialises migrations between processes on one machine (several workers starting together)."""
+    import hashlib
+    import tempfile
+
+    return str(Path(tempfile.gettempdir()) / f"citewise-migrate-{hashlib.sha256(url.encode()).hexdigest()[:12]}.lock")
