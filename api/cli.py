@@ -21,6 +21,8 @@ app.add_typer(bench_app, name="bench")
 app.add_typer(models_app, name="models")
 keys_app = typer.Typer(no_args_is_help=True, help="API keys for the HTTP API.")
 app.add_typer(keys_app, name="keys")
+connectors_app = typer.Typer(no_args_is_help=True, help="Data sources synced as jobs.")
+app.add_typer(connectors_app, name="connectors")
 eval_app = typer.Typer(no_args_is_help=True, help="Retrieval and answer evaluation with reports and a regression gate.")
 app.add_typer(eval_app, name="eval")
 
@@ -323,6 +325,133 @@ def bench_chat(
     except (CitewiseError, RuntimeError) as exc:
         _fail(str(exc))
     typer.echo(json.dumps(result, indent=None if as_json else 2))
+
+
+def _job_store():  # noqa: ANN202
+    from citewise.db import init_db
+    from ingest.jobs import JobStore
+
+    return JobStore(init_db(Settings().db_url))
+
+
+def _parse_config(pairs: list[str]) -> dict:
+    out = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key.strip():
+            _fail(f"--config {pair!r}: expected key=value")
+        out[key.strip()] = value
+    return out
+
+
+@connectors_app.command("add")
+def connectors_add(
+    name: Annotated[str, typer.Argument(help="a unique name")],
+    type_: Annotated[str, typer.Option("--type", help="connector type, e.g. filesystem or jsonl")],
+    config: Annotated[list[str] | None, typer.Option("--config", help="key=value, e.g. path=/srv/docs")] = None,
+    tenant: Annotated[str, typer.Option()] = "default",
+    acl: Annotated[list[str] | None, typer.Option(help="user:NAME or group:NAME; repeatable")] = None,
+    interval: Annotated[int | None, typer.Option(min=60, help="sync every N seconds")] = None,
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """Register a connector (synced with `connectors sync`, or on its interval by the scheduler)."""
+    try:
+        info = _job_store().add_connector(
+            name, type_, _parse_config(config or []), tenant=tenant, acl=acl or [], interval_s=interval
+        )
+    except CitewiseError as exc:
+        _fail(str(exc))
+    typer.echo(info.model_dump_json() if as_json else f"added {info.name} ({info.type}, id {info.id})")
+
+
+@connectors_app.command("list")
+def connectors_list(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
+    """The registered connectors."""
+    infos = _job_store().connectors()
+    if as_json:
+        typer.echo(json.dumps([i.model_dump() for i in infos]))
+        return
+    for i in infos:
+        every = f", every {i.interval_s} s" if i.interval_s else ""
+        typer.echo(f"{i.name}: {i.type} {json.dumps(i.config)} tenant {i.tenant}{every}")
+
+
+@connectors_app.command("remove")
+def connectors_remove(name: Annotated[str, typer.Argument()]) -> None:
+    """Forget a connector and its jobs (its documents stay in the index until deleted)."""
+    if not _job_store().remove_connector(name):
+        _fail(f"no connector named {name!r}")
+    typer.echo(f"removed {name}")
+
+
+@connectors_app.command("sync")
+def connectors_sync(
+    name: Annotated[str, typer.Argument()],
+    wait: Annotated[bool, typer.Option("--wait", help="return when the job ends")] = False,
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """Start a sync job (in this process, or on the Celery workers with CITEWISE_JOBS__BACKEND=celery)."""
+    import time
+
+    from ingest.runners import InProcessRunner, make_runner, start_sync
+
+    settings = Settings()
+    store = _job_store()
+    connector = store.connector(name)
+    if connector is None:
+        _fail(f"no connector named {name!r}")
+    runner = make_runner(settings)
+    try:
+        job_id = start_sync(store, connector.id, runner)
+        if isinstance(runner, InProcessRunner):
+            runner.wait(job_id)  # the embedded pool lives in this process: it must finish before we exit
+            runner.shutdown()
+        elif wait:
+            while store.job(job_id).status in ("queued", "running"):
+                time.sleep(0.5)
+    except CitewiseError as exc:
+        _fail(str(exc))
+    job = store.job(job_id)
+    typer.echo(
+        job.model_dump_json() if as_json else f"job {job.id}: {job.status}, {job.done} done, {job.failed} failed"
+    )
+    if job.status == "failed":
+        raise typer.Exit(1)
+
+
+@app.command()
+def jobs(
+    connector: Annotated[str | None, typer.Option(help="only this connector's jobs")] = None,
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """Recent sync jobs with their progress and errors."""
+    store = _job_store()
+    cid = None
+    if connector:
+        found = store.connector(connector)
+        if found is None:
+            _fail(f"no connector named {connector!r}")
+        cid = found.id
+    rows = store.jobs(cid)
+    if as_json:
+        typer.echo(json.dumps([j.model_dump(mode="json") for j in rows]))
+        return
+    for j in rows:
+        typer.echo(f"{j.id} {j.connector}: {j.status} {j.done}/{j.total} done, {j.failed} failed ({j.backend})")
+
+
+@app.command()
+def worker(
+    concurrency: Annotated[int, typer.Option(min=1, help="worker threads")] = 1,
+    beat: Annotated[bool, typer.Option("--beat", help="also run the scheduler (Celery beat) in this process")] = False,
+) -> None:
+    """A Celery worker for sync jobs (broker: CITEWISE_JOBS__BROKER_URL)."""
+    from ingest.worker import make_celery
+
+    argv = ["worker", "--pool", "threads", "--concurrency", str(concurrency), "--loglevel", "INFO", "-Q", "citewise"]
+    if beat:
+        argv.append("--beat")
+    make_celery(Settings()).worker_main(argv)
 
 
 @eval_app.command("retrieval")

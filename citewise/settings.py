@@ -114,6 +114,14 @@ class GuardSettings(BaseModel):
     redact_pii_in_answers: bool = False
 
 
+class JobSettings(BaseModel):
+    backend: Literal["inprocess", "celery"] = "inprocess"
+    broker_url: str = Field("redis://127.0.0.1:6379/0", description="Celery broker (Redis)")
+    visibility_timeout_s: int = Field(3600, ge=1, description="a task unacknowledged this long is redelivered")
+    max_retries: int = Field(3, ge=0, description="retries of a job after a transient error")
+    schedule_check_s: float = Field(30.0, gt=0, description="how often connector intervals are checked")
+
+
 class ApiSettings(BaseModel):
     host: str = "127.0.0.1"
     port: int = 8000
@@ -134,6 +142,7 @@ class Settings(BaseSettings):
     chat: ChatSettings = Field(default_factory=ChatSettings)
     guards: GuardSettings = Field(default_factory=GuardSettings)
     api: ApiSettings = Field(default_factory=ApiSettings)
+    jobs: JobSettings = Field(default_factory=JobSettings)
 
     @model_validator(mode="after")
     def _chunk_fits_model(self) -> Settings:

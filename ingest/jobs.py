@@ -1,0 +1,282 @@
+"""Connector syncs as jobs: the connectors and jobs tables, the one job function, and progress reporting.
+
+`run_sync_job(job_id, settings=..., ingestor=...)` is the only job signature; the in-process pool and the
+Celery task both call it. It is idempotent by construction (deterministic point ids + sync state), so a
+job redelivered after a worker died simply converges the index. A per-connector lock keeps two syncs of
+one source from running at once.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+import uuid
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from typing import Any
+
+from pydantic import BaseModel
+from sqlalchemy import DateTime, ForeignKey, Integer, String, Text, select
+from sqlalchemy.orm import Mapped, mapped_column, sessionmaker
+
+from citewise.db import Base, init_db
+from citewise.errors import CitewiseError, ConfigError
+from citewise.settings import Settings
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+class ConnectorRow(Base):
+    __tablename__ = "connectors"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+    tenant: Mapped[str] = mapped_column(String(200), index=True)
+    type: Mapped[str] = mapped_column(String(100))
+    config: Mapped[str] = mapped_column(Text)
+    acl: Mapped[str] = mapped_column(Text, default="[]")
+    interval_s: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=_now)
+
+
+class JobRow(Base):
+    __tablename__ = "jobs"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    connector_id: Mapped[str] = mapped_column(ForeignKey("connectors.id"), index=True)
+    status: Mapped[str] = mapped_column(String(16), index=True)  # queued | running | succeeded | failed
+    backend: Mapped[str] = mapped_column(String(16))
+    total: Mapped[int] = mapped_column(Integer, default=0)
+    done: Mapped[int] = mapped_column(Integer, default=0)
+    failed: Mapped[int] = mapped_column(Integer, default=0)
+    chunks: Mapped[int] = mapped_column(Integer, default=0)
+    errors: Mapped[str] = mapped_column(Text, default="[]")
+    error: Mapped[str | None] = mapped_column(Text, nullable=True)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=_now)
+    started_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+
+
+class ConnectorInfo(BaseModel):
+    id: str
+    name: str
+    tenant: str
+    type: str
+    config: dict[str, Any]
+    acl: list[str]
+    interval_s: int | None
+
+
+class JobInfo(BaseModel):
+    id: str
+    connector_id: str
+    connector: str
+    status: str
+    backend: str
+    total: int
+    done: int
+    failed: int
+    chunks: int
+    errors: list[dict[str, str]]
+    error: str | None
+    attempts: int
+    created_at: datetime
+    started_at: datetime | None
+    finished_at: datetime | None
+
+
+class JobStore:
+    def __init__(self, sessions: sessionmaker) -> None:
+        self.sessions = sessions
+
+    # connectors
+    def add_connector(
+        self, name: str, type_: str, config: dict[str, Any], *, tenant: str, acl: list[str], interval_s: int | None
+    ) -> ConnectorInfo:
+        from connectors import available_connectors
+
+        if type_ not in available_connectors():
+            raise ConfigError(
+                f"unknown connector type {type_!r}; available: {', '.join(sorted(available_connectors()))}"
+            )
+        with self.sessions.begin() as s:
+            if s.scalar(select(ConnectorRow).where(ConnectorRow.name == name)) is not None:
+                raise ConfigError(f"a connector named {name!r} exists already")
+            row = ConnectorRow(
+                id=str(uuid.uuid4()), name=name, tenant=tenant, type=type_, config=json.dumps(config),
+                acl=json.dumps(acl), interval_s=interval_s,
+            )  # fmt: skip
+            s.add(row)
+            return _connector_info(row)
+
+    def connector(self, ref: str, tenant: str | None = None) -> ConnectorInfo | None:
+        with self.sessions() as s:
+            row = s.get(ConnectorRow, ref) or s.scalar(select(ConnectorRow).where(ConnectorRow.name == ref))
+            if row is None or (tenant is not None and row.tenant != tenant):
+                return None
+            return _connector_info(row)
+
+    def connectors(self, tenant: str | None = None) -> list[ConnectorInfo]:
+        with self.sessions() as s:
+            q = select(ConnectorRow).order_by(ConnectorRow.name)
+            if tenant is not None:
+                q = q.where(ConnectorRow.tenant == tenant)
+            return [_connector_info(r) for r in s.scalars(q)]
+
+    def remove_connector(self, ref: str) -> bool:
+        with self.sessions.begin() as s:
+            row = s.get(ConnectorRow, ref) or s.scalar(select(ConnectorRow).where(ConnectorRow.name == ref))
+            if row is None:
+                return False
+            for job in s.scalars(select(JobRow).where(JobRow.connector_id == row.id)):
+                s.delete(job)
+            s.delete(row)
+            return True
+
+    # jobs
+    def create_job(self, connector_id: str, backend: str) -> str:
+        job_id = str(uuid.uuid4())
+        with self.sessions.begin() as s:
+            s.add(JobRow(id=job_id, connector_id=connector_id, status="queued", backend=backend))
+        return job_id
+
+    def job(self, job_id: str) -> JobInfo | None:
+        with self.sessions() as s:
+            row = s.get(JobRow, job_id)
+            return None if row is None else _job_info(row, s.get(ConnectorRow, row.connector_id))
+
+    def jobs(self, connector_id: str | None = None, tenant: str | None = None, limit: int = 100) -> list[JobInfo]:
+        with self.sessions() as s:
+            q = select(JobRow, ConnectorRow).join(ConnectorRow, JobRow.connector_id == ConnectorRow.id)
+            if connector_id:
+                q = q.where(JobRow.connector_id == connector_id)
+            if tenant:
+                q = q.where(ConnectorRow.tenant == tenant)
+            q = q.order_by(JobRow.created_at.desc()).limit(limit)
+            return [_job_info(j, c) for j, c in s.execute(q)]
+
+    def update(self, job_id: str, **fields: Any) -> None:
+        with self.sessions.begin() as s:
+            row = s.get(JobRow, job_id)
+            if row is None:
+                raise CitewiseError(f"job {job_id} not found")
+            for key, value in fields.items():
+                setattr(row, key, json.dumps(value) if key == "errors" else value)
+
+    def last_job_at(self, connector_id: str) -> datetime | None:
+        with self.sessions() as s:
+            return s.scalar(
+                select(JobRow.created_at).where(JobRow.connector_id == connector_id).order_by(JobRow.created_at.desc())
+            )
+
+
+def _connector_info(row: ConnectorRow) -> ConnectorInfo:
+    return ConnectorInfo(
+        id=row.id, name=row.name, tenant=row.tenant, type=row.type, config=json.loads(row.config),
+        acl=json.loads(row.acl), interval_s=row.interval_s,
+    )  # fmt: skip
+
+
+def _job_info(row: JobRow, connector: ConnectorRow | None) -> JobInfo:
+    return JobInfo(
+        id=row.id, connector_id=row.connector_id, connector=connector.name if connector else "", status=row.status,
+        backend=row.backend, total=row.total, done=row.done, failed=row.failed, chunks=row.chunks,
+        errors=json.loads(row.errors or "[]"), error=row.error, attempts=row.attempts, created_at=row.created_at,
+        started_at=row.started_at, finished_at=row.finished_at,
+    )  # fmt: skip
+
+
+class JobProgress:
+    """The pipeline's Progress, written to the job row at most every `every_s` seconds."""
+
+    shows_total = True
+
+    def __init__(self, store: JobStore, job_id: str, every_s: float = 1.0) -> None:
+        self.store, self.job_id, self.every_s = store, job_id, every_s
+        self.total = self.done = self.chunks = 0
+        self._last = 0.0
+
+    def start(self, total: int | None, label: str) -> None:
+        self.total = total or 0
+        self.store.update(self.job_id, total=self.total)
+
+    def advance(self, docs: int = 1, chunks: int = 0) -> None:
+        self.done += docs
+        self.chunks += chunks
+        if time.monotonic() - self._last >= self.every_s:
+            self._last = time.monotonic()
+            self.store.update(self.job_id, done=self.done, chunks=self.chunks)
+
+    def finish(self) -> None:
+        self.store.update(self.job_id, done=self.done, chunks=self.chunks)
+
+
+@contextmanager
+def connector_lock(settings: Settings, connector_id: str, timeout_s: float = 3600):  # noqa: ANN201
+    """One sync per connector at a time: a Redis lock when jobs go through Celery (many machines),
+    a file lock in the data dir otherwise (one machine)."""
+    if settings.jobs.backend == "celery":
+        import redis
+
+        client = redis.Redis.from_url(settings.jobs.broker_url)
+        lock = client.lock(f"citewise:sync:{connector_id}", timeout=timeout_s, blocking_timeout=timeout_s)
+        if not lock.acquire():
+            raise CitewiseError(f"connector {connector_id} is being synced by another worker")
+        try:
+            yield
+        finally:
+            try:
+                lock.release()
+            except redis.exceptions.LockError:
+                pass  # expired meanwhile
+    else:
+        from filelock import FileLock
+
+        path = settings.data_dir / "locks" / f"{connector_id}.lock"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with FileLock(str(path), timeout=timeout_s):
+            yield
+
+
+def run_sync_job(job_id: str, *, settings: Settings, ingestor=None) -> JobInfo:  # noqa: ANN001
+    """Sync one connector into the index, recording progress and the outcome on the job row.
+
+    Bad documents are reported in the job (`failed`, `errors`) and never fail the job; an error that stops the
+    sync (connector unreachable, index locked) marks the job failed and is raised for the runner to retry.
+    """
+    from connectors import create_connector
+    from ingest.pipeline import Ingestor
+
+    store = JobStore(init_db(settings.db_url))
+    job = store.job(job_id)
+    if job is None:
+        raise CitewiseError(f"job {job_id} not found")
+    connector = store.connector(job.connector_id)
+    if connector is None:
+        raise CitewiseError(f"connector of job {job_id} was removed")
+    store.update(job_id, status="running", started_at=_now(), attempts=job.attempts + 1, error=None)
+    owned = ingestor is None
+    try:
+        with connector_lock(settings, connector.id):
+            ingestor = ingestor or Ingestor(settings)
+            source = create_connector(connector.type, **connector.config, acl=connector.acl or None)
+            report = ingestor.sync(source, tenant=connector.tenant, progress=JobProgress(store, job_id))
+    except Exception as exc:
+        store.update(job_id, status="failed", error=f"{type(exc).__name__}: {exc}"[:2000], finished_at=_now())
+        raise
+    finally:
+        if owned and ingestor is not None:
+            ingestor.close()
+    store.update(
+        job_id,
+        status="succeeded",
+        done=report.added + report.updated + report.unchanged + report.failed,
+        failed=report.failed,
+        chunks=report.chunks,
+        errors=[e.model_dump() for e in report.errors],
+        finished_at=_now(),
+    )
+    return store.job(job_id)

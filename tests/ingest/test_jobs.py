@@ -1,0 +1,103 @@
+"""Sync jobs in the embedded profile: progress and outcome on the job row, failures, schedules, the CLI."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from typer.testing import CliRunner
+
+from api.cli import app
+from citewise.db import init_db
+from citewise.errors import ConfigError
+from ingest.jobs import JobStore, run_sync_job
+from ingest.runners import InProcessRunner, start_sync, submit_due
+from tests.conftest import DOCS
+
+
+@pytest.fixture
+def folder(tmp_path):
+    d = tmp_path / "docs"
+    d.mkdir()
+    for i in range(5):
+        (d / f"doc{i}.txt").write_text(f"Document {i} explains topic number {i} in a sentence or two.")
+    (d / "old.doc").write_bytes((DOCS / "bad" / "fake.doc").read_bytes())
+    return d
+
+
+def test_in_process_job_records_progress_and_bad_files(settings, encoder, folder):
+    from ingest.pipeline import Ingestor
+
+    store = JobStore(init_db(settings.db_url))
+    conn = store.add_connector("docs", "filesystem", {"path": str(folder)}, tenant="acme", acl=[], interval_s=None)
+    ingestor = Ingestor(settings, encoder=encoder)
+    runner = InProcessRunner(settings, ingestor)
+    job_id = start_sync(store, conn.id, runner)
+    runner.wait(job_id)
+    job = store.job(job_id)
+    assert job.status == "succeeded" and job.backend == "inprocess" and job.attempts == 1
+    assert (job.total, job.done, job.failed) == (6, 6, 1) and job.chunks >= 5
+    assert job.errors[0]["path"].endswith("old.doc") and "legacy_format" in job.errors[0]["error"]
+    assert job.started_at and job.finished_at and job.finished_at >= job.started_at
+    assert {p.payload["tenant"] for p in ingestor.store.scroll()} == {"acme"}
+    # idempotent: a second run of the same job converges to the same index
+    again = run_sync_job(job_id, settings=settings, ingestor=ingestor)
+    assert again.status == "succeeded" and again.attempts == 2 and ingestor.store.count() == job.chunks
+    runner.shutdown()
+    ingestor.close()
+
+
+def test_a_job_that_cannot_run_is_failed_with_its_error(settings, tmp_path):
+    store = JobStore(init_db(settings.db_url))
+    conn = store.add_connector("gone", "filesystem", {"path": str(tmp_path / "missing")}, tenant="t", acl=[],
+                               interval_s=None)  # fmt: skip
+    job_id = store.create_job(conn.id, "inprocess")
+    with pytest.raises(Exception):  # noqa: B017 - the runner sees the error; the job row records it
+        run_sync_job(job_id, settings=settings)
+    job = store.job(job_id)
+    assert job.status == "failed" and "missing" in job.error and job.finished_at
+
+
+def test_connector_validation_and_schedules(settings, tmp_path):
+    store = JobStore(init_db(settings.db_url))
+    with pytest.raises(ConfigError, match="unknown connector type"):
+        store.add_connector("x", "gdrive", {}, tenant="t", acl=[], interval_s=None)
+    store.add_connector("every", "filesystem", {"path": str(tmp_path)}, tenant="t", acl=[], interval_s=600)
+    store.add_connector("manual", "filesystem", {"path": str(tmp_path)}, tenant="t", acl=[], interval_s=None)
+    with pytest.raises(ConfigError, match="exists already"):
+        store.add_connector("every", "filesystem", {"path": str(tmp_path)}, tenant="t", acl=[], interval_s=None)
+
+    class Recorder:
+        backend = "test"
+        submitted: list[str] = []
+
+        def submit(self, job_id: str) -> None:
+            self.submitted.append(job_id)
+
+    runner = Recorder()
+    first = submit_due(store, runner)
+    assert len(first) == 1 and store.job(first[0]).connector == "every"
+    assert submit_due(store, runner) == []  # not due again yet
+    assert len(submit_due(store, runner, now=datetime.now(UTC) + timedelta(seconds=601))) == 1
+    assert store.remove_connector("every") and store.connector("every") is None
+
+
+def test_connectors_and_jobs_cli(tmp_path, monkeypatch, folder):
+    monkeypatch.setenv("CITEWISE_DATA_DIR", str(tmp_path / "data"))
+    runner = CliRunner()
+    r = runner.invoke(
+        app, ["connectors", "add", "docs", "--type", "filesystem", "--config", f"path={folder}", "--json"]
+    )
+    assert r.exit_code == 0, r.output
+    assert json.loads(r.stdout)["config"] == {"path": str(folder)}
+    r = runner.invoke(app, ["connectors", "sync", "docs", "--wait", "--json"])
+    assert r.exit_code == 0, r.output
+    job = json.loads(r.stdout)
+    assert job["status"] == "succeeded" and job["failed"] == 1
+    listed = json.loads(runner.invoke(app, ["jobs", "--json", "--connector", "docs"]).stdout)
+    assert [j["id"] for j in listed] == [job["id"]]
+    assert runner.invoke(app, ["search", "topic number 3", "--json"]).exit_code == 0
+    assert runner.invoke(app, ["connectors", "remove", "docs"]).exit_code == 0
+    r = runner.invoke(app, ["connectors", "sync", "docs"])
+    assert r.exit_code == 2 and "no connector named" in r.output
