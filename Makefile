@@ -8,7 +8,7 @@ export DO_NOT_TRACK := 1
 # llama-cpp-python builds from source (~5 min on 2 cores); portable CPU flags, not -march=native.
 export CMAKE_ARGS ?= -DGGML_NATIVE=OFF -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON
 
-.PHONY: install run test bench-ingest clean
+.PHONY: install run test redis bench-ingest clean
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -31,11 +31,16 @@ run: install
 	$(BIN)/citewise serve
 
 # Tests, then the retrieval regression gate on the committed fixture dataset (a drop > 0.01 fails the build).
-test: install
+test: install redis
 	$(BIN)/ruff check .
 	$(BIN)/python -m pytest -q
 	CITEWISE_DATA_DIR=$$(mktemp -d) $(BIN)/citewise eval retrieval tests/fixtures/company-policies \
 		--baseline tests/fixtures/company-policies/baseline.json
+
+# The Celery tests need a real redis-server (PostgreSQL 15 comes with the machines; the tests start both).
+redis:
+	@command -v redis-server >/dev/null || { apt-get update -qq && apt-get install -y -qq redis-server >/dev/null; } \
+		|| { echo "install redis-server (Debian package) to run the Celery tests"; exit 1; }
 
 bench-ingest: install
 	$(BIN)/citewise bench ingest ../shared/evaldata/scifact-dev/corpus.jsonl

@@ -119,6 +119,9 @@ class JobSettings(BaseModel):
     broker_url: str = Field("redis://127.0.0.1:6379/0", description="Celery broker (Redis)")
     visibility_timeout_s: int = Field(3600, ge=1, description="a task unacknowledged this long is redelivered")
     max_retries: int = Field(3, ge=0, description="retries of a job after a transient error")
+    lock_ttl_s: int = Field(
+        60, ge=2, description="a dead worker's connector lock expires after this (renewed while alive)"
+    )
     schedule_check_s: float = Field(30.0, gt=0, description="how often connector intervals are checked")
 
 

@@ -215,19 +215,38 @@ class JobProgress:
 
 
 @contextmanager
-def connector_lock(settings: Settings, connector_id: str, timeout_s: float = 3600):  # noqa: ANN201
+def connector_lock(settings: Settings, connector_id: str, wait_s: float = 3600):  # noqa: ANN201
     """One sync per connector at a time: a Redis lock when jobs go through Celery (many machines),
-    a file lock in the data dir otherwise (one machine)."""
+    a file lock in the data dir otherwise (one machine).
+
+    The Redis lock has a short TTL renewed by a heartbeat thread, so a worker killed mid-sync releases it
+    within `lock_ttl_s` and the redelivered job can proceed.
+    """
     if settings.jobs.backend == "celery":
+        import threading
+
         import redis
 
+        ttl = settings.jobs.lock_ttl_s
         client = redis.Redis.from_url(settings.jobs.broker_url)
-        lock = client.lock(f"citewise:sync:{connector_id}", timeout=timeout_s, blocking_timeout=timeout_s)
+        lock = client.lock(f"citewise:sync:{connector_id}", timeout=ttl, blocking_timeout=wait_s)
         if not lock.acquire():
             raise CitewiseError(f"connector {connector_id} is being synced by another worker")
+        stop = threading.Event()
+
+        def heartbeat() -> None:
+            while not stop.wait(ttl / 3):
+                try:
+                    lock.reacquire()
+                except redis.exceptions.RedisError:
+                    return
+
+        beat = threading.Thread(target=heartbeat, daemon=True)
+        beat.start()
         try:
             yield
         finally:
+            stop.set()
             try:
                 lock.release()
             except redis.exceptions.LockError:
@@ -237,7 +256,7 @@ def connector_lock(settings: Settings, connector_id: str, timeout_s: float = 360
 
         path = settings.data_dir / "locks" / f"{connector_id}.lock"
         path.parent.mkdir(parents=True, exist_ok=True)
-        with FileLock(str(path), timeout=timeout_s):
+        with FileLock(str(path), timeout=wait_s):
             yield
 
 
