@@ -71,13 +71,35 @@ class Services:
     def sessions(self) -> SessionStore:
         return SessionStore(self.db)
 
+    @cached_property
+    def jobs(self):  # noqa: ANN201
+        from ingest.jobs import JobStore
+
+        return JobStore(self.db)
+
+    @cached_property
+    def runner(self):  # noqa: ANN201
+        """In-process jobs share the server's ingestor (one writer to the embedded index); Celery jobs go out."""
+        from ingest.runners import make_runner
+
+        return make_runner(self.settings, self.ingestor)
+
     def open(self) -> None:
         self.db  # noqa: B018
         self.ingestor.encoder.embed_query("warm up")
         self.ingestor.store.count()
         self.pipeline  # noqa: B018
+        if self.settings.jobs.backend == "inprocess":  # the embedded profile's timer for connector intervals
+            from ingest.runners import Scheduler
+
+            self.scheduler = Scheduler(self.jobs, self.runner, self.settings.jobs.schedule_check_s)
+            self.scheduler.start()
 
     def close(self) -> None:
+        if getattr(self, "scheduler", None) is not None:
+            self.scheduler.stop()
+        if "runner" in self.__dict__ and hasattr(self.runner, "shutdown"):
+            self.runner.shutdown()
         if "ingestor" in self.__dict__:
             self.ingestor.close()
 
@@ -96,6 +118,16 @@ class SearchBody(BaseModel):
     max_per_doc: int | None = Field(None, ge=1)
     mmr_lambda: float | None = Field(None, ge=0, le=1)
     neighbours: int | None = Field(None, ge=0, le=5)
+
+
+class ConnectorBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(min_length=1, max_length=200)
+    type: str
+    config: dict[str, Any] = Field(default_factory=dict)
+    acl: list[str] = Field(default_factory=list)
+    interval_s: int | None = Field(None, ge=60)
 
 
 class OpenAIMessage(BaseModel):
@@ -416,6 +448,50 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             services.ingestor.store.flush()
             services.ingestor.state.remove([doc_id])
         return {"deleted": doc_id}
+
+    # ---- connectors and jobs ----
+
+    @app.post("/v1/connectors", tags=["connectors"], status_code=201)
+    def add_connector(body: ConnectorBody, caller: Caller) -> dict:
+        if not caller.admin:
+            raise HTTPException(403, "adding connectors needs an admin key")
+        info = services.jobs.add_connector(
+            body.name, body.type, body.config, tenant=caller.tenant, acl=body.acl, interval_s=body.interval_s
+        )
+        return info.model_dump()
+
+    @app.get("/v1/connectors", tags=["connectors"])
+    def list_connectors(caller: Caller) -> dict:
+        return {"connectors": [c.model_dump() for c in services.jobs.connectors(caller.tenant)]}
+
+    @app.post("/v1/connectors/{connector_id}/sync", tags=["connectors"], status_code=202)
+    def sync_connector(connector_id: str, caller: Caller) -> dict:
+        from ingest.runners import start_sync
+
+        if not caller.admin:
+            raise HTTPException(403, "starting syncs needs an admin key")
+        connector = services.jobs.connector(connector_id, tenant=caller.tenant)
+        if connector is None:
+            raise HTTPException(404, f"no connector {connector_id!r} in this tenant")
+        job_id = start_sync(services.jobs, connector.id, services.runner)
+        return {"job_id": job_id, "status": "queued"}
+
+    @app.get("/v1/jobs/{job_id}", tags=["connectors"])
+    def get_job(job_id: str, caller: Caller) -> dict:
+        job = services.jobs.job(job_id)
+        if job is None or services.jobs.connector(job.connector_id, tenant=caller.tenant) is None:
+            raise HTTPException(404, f"no job {job_id!r} in this tenant")
+        return job.model_dump(mode="json")
+
+    @app.get("/v1/jobs", tags=["connectors"])
+    def list_jobs(caller: Caller, connector: str | None = None) -> dict:
+        cid = None
+        if connector:
+            found = services.jobs.connector(connector, tenant=caller.tenant)
+            if found is None:
+                raise HTTPException(404, f"no connector {connector!r} in this tenant")
+            cid = found.id
+        return {"jobs": [j.model_dump(mode="json") for j in services.jobs.jobs(cid, tenant=caller.tenant)]}
 
     return app
 

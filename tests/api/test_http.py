@@ -295,3 +295,36 @@ def test_rate_limit_is_a_429_per_key(env):
         assert client.get("/v1/models", headers=auth(keys, "bob")).status_code == 200  # other keys unaffected
     finally:
         services.rate_limit = saved
+
+
+def test_connectors_and_jobs_routes(env, tmp_path):
+    import time
+
+    client, keys, _ = env
+    folder = tmp_path / "wiki"
+    folder.mkdir()
+    (folder / "onboarding.md").write_text("# Onboarding\n\nNew hires get a laptop and a buddy on their first day.\n")
+    body = {"name": "wiki", "type": "filesystem", "config": {"path": str(folder)}}
+    assert client.post("/v1/connectors", json=body, headers=auth(keys, "bob")).status_code == 403
+    r = client.post("/v1/connectors", json=body, headers=auth(keys, "admin"))
+    assert r.status_code == 201, r.text
+    cid = r.json()["id"]
+    assert (
+        client.post("/v1/connectors", json={**body, "type": "gdrive"}, headers=auth(keys, "admin")).status_code == 400
+    )
+    assert [c["name"] for c in client.get("/v1/connectors", headers=auth(keys, "bob")).json()["connectors"]] == ["wiki"]
+    assert client.get("/v1/connectors", headers=auth(keys, "globex")).json()["connectors"] == []
+    assert client.post(f"/v1/connectors/{cid}/sync", headers=auth(keys, "globex")).status_code == 403
+    r = client.post(f"/v1/connectors/{cid}/sync", headers=auth(keys, "admin"))
+    assert r.status_code == 202
+    job_id = r.json()["job_id"]
+    for _ in range(100):
+        job = client.get(f"/v1/jobs/{job_id}", headers=auth(keys, "bob")).json()
+        if job["status"] in ("succeeded", "failed"):
+            break
+        time.sleep(0.1)
+    assert job["status"] == "succeeded" and job["done"] == 1
+    assert client.get(f"/v1/jobs/{job_id}", headers=auth(keys, "globex")).status_code == 404
+    jobs = client.get("/v1/jobs", params={"connector": "wiki"}, headers=auth(keys, "bob")).json()["jobs"]
+    assert [j["id"] for j in jobs] == [job_id]
+    assert "buddy" in ask(client, keys, "bob", "What do new hires get on their first day?")["answer"]
