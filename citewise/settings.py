@@ -48,6 +48,9 @@ class IndexSettings(BaseModel):
     url: str | None = Field(None, description="Qdrant server URL (backend=qdrant); unset = local mode in data dir")
     api_key: SecretStr | None = None
     timeout_s: float = 30.0
+    shards: int = Field(1, ge=1, description="Qdrant server: shard_number at collection creation")
+    replication_factor: int = Field(1, ge=1, description="Qdrant server: copies of each shard")
+    on_disk_vectors: bool = Field(False, description="Qdrant server: keep dense vectors on disk (memmap)")
 
 
 class IngestSettings(BaseModel):

@@ -22,4 +22,7 @@ def open_store(settings: Settings, dim: int, collection: str | None = None) -> V
         api_key=key,
         path=None if settings.index.url else settings.data_dir / "index-qdrant",
         timeout_s=settings.index.timeout_s,
+        shards=settings.index.shards,
+        replication_factor=settings.index.replication_factor,
+        on_disk_vectors=settings.index.on_disk_vectors,
     )

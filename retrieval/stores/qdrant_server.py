@@ -44,7 +44,12 @@ class QdrantServerStore:
         api_key: str | None = None,
         path: Path | None = None,
         timeout_s: float = 30.0,
+        shards: int = 1,
+        replication_factor: int = 1,
+        on_disk_vectors: bool = False,
     ) -> None:
+        """`url` may be https:// (TLS); shards, replication and on-disk vectors apply when the collection is
+        created on a server (local mode ignores them)."""
         self.collection = collection
         self.dim = dim
         try:
@@ -57,10 +62,14 @@ class QdrantServerStore:
                 raise IndexLockedError(f"the index at {path} is open in another process; stop it first") from exc
             raise
         if not self.client.collection_exists(collection):
+            server = {"shard_number": shards, "replication_factor": replication_factor} if url else {}
             self.client.create_collection(
                 collection,
-                vectors_config={DENSE: models.VectorParams(size=dim, distance=models.Distance.COSINE)},
+                vectors_config={
+                    DENSE: models.VectorParams(size=dim, distance=models.Distance.COSINE, on_disk=on_disk_vectors)
+                },
                 sparse_vectors_config={SPARSE: models.SparseVectorParams(modifier=models.Modifier.IDF)},
+                **server,
             )
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")  # local mode warns that payload indexes are ignored
