@@ -310,6 +310,22 @@ def bench_query(
     typer.echo(json.dumps(result, indent=None if as_json else 2))
 
 
+@bench_app.command("jobs")
+def bench_jobs(
+    corpus: Annotated[Path, typer.Argument(help="a JSONL corpus (e.g. SciFact corpus.jsonl)")],
+    limit: Annotated[int | None, typer.Option(min=2, help="first N documents only")] = None,
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """Ingestion throughput: in-process pool vs one Celery worker at concurrency 1 and 2, in one run."""
+    from evals.bench_jobs import run_jobs_benchmark
+
+    try:
+        result = run_jobs_benchmark(corpus, limit=limit, log=lambda m: typer.echo(m, err=True))
+    except (CitewiseError, RuntimeError) as exc:
+        _fail(str(exc))
+    typer.echo(json.dumps(result, indent=None if as_json else 2))
+
+
 @bench_app.command("chat")
 def bench_chat(
     dataset: Annotated[Path, typer.Argument(help="a BEIR folder; its queries are asked through /v1/chat")],
