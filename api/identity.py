@@ -5,12 +5,12 @@ from __future__ import annotations
 import hashlib
 import json
 import secrets
-from datetime import UTC, datetime
+from datetime import datetime
 
-from sqlalchemy import Boolean, DateTime, String, Text, select
+from sqlalchemy import Boolean, String, Text, select
 from sqlalchemy.orm import Mapped, mapped_column, sessionmaker
 
-from citewise.db import Base
+from citewise.db import Base, timestamp
 from citewise.models import Principal
 
 KEY_PREFIX = "cw_"
@@ -25,7 +25,7 @@ class ApiKey(Base):
     user_id: Mapped[str | None] = mapped_column(String(200), nullable=True)
     groups: Mapped[str] = mapped_column(Text, default="[]")
     admin: Mapped[bool] = mapped_column(Boolean, default=False)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=lambda: datetime.now(UTC))
+    created_at: Mapped[datetime] = timestamp()
     revoked: Mapped[bool] = mapped_column(Boolean, default=False)
 
 

@@ -3,17 +3,13 @@
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime
+from datetime import datetime
 
-from sqlalchemy import DateTime, ForeignKey, Integer, String, Text, select
+from sqlalchemy import ForeignKey, Integer, String, Text, select
 from sqlalchemy.orm import Mapped, mapped_column, sessionmaker
 
-from citewise.db import Base
+from citewise.db import Base, timestamp
 from citewise.models import Principal
-
-
-def _now() -> datetime:
-    return datetime.now(UTC)
 
 
 class ChatSession(Base):
@@ -22,7 +18,7 @@ class ChatSession(Base):
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
     tenant: Mapped[str] = mapped_column(String(200), index=True)
     user_id: Mapped[str] = mapped_column(String(200), default="")
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=_now)
+    created_at: Mapped[datetime] = timestamp()
 
 
 class ChatMessage(Base):
@@ -32,7 +28,7 @@ class ChatMessage(Base):
     session_id: Mapped[str] = mapped_column(ForeignKey("chat_sessions.id"), index=True)
     role: Mapped[str] = mapped_column(String(16))  # user | assistant
     content: Mapped[str] = mapped_column(Text)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=_now)
+    created_at: Mapped[datetime] = timestamp()
 
 
 class SessionStore:

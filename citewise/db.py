@@ -2,16 +2,40 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
 from filelock import FileLock
-from sqlalchemy import Engine, create_engine, event
-from sqlalchemy.orm import DeclarativeBase, sessionmaker
+from sqlalchemy import DateTime, Engine, create_engine, event
+from sqlalchemy.orm import DeclarativeBase, mapped_column, sessionmaker
+from sqlalchemy.types import TypeDecorator
 
 
 class Base(DeclarativeBase):
     pass
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class UtcDateTime(TypeDecorator):
+    """A timezone-aware timestamp on every backend: SQLite stores no zone, so values come back tagged UTC."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_result_value(self, value: datetime | None, dialect: object) -> datetime | None:
+        return value.replace(tzinfo=UTC) if value is not None and value.tzinfo is None else value
+
+
+def timestamp(*, nullable: bool = False, updated: bool = False) -> Any:
+    """A UTC timestamp column; `updated` also refreshes it on every update. Nullable ones have no default."""
+    if nullable:
+        return mapped_column(UtcDateTime(), nullable=True)
+    return mapped_column(UtcDateTime(), default=utcnow, onupdate=utcnow if updated else None)
 
 
 @lru_cache(maxsize=16)

@@ -12,20 +12,16 @@ import json
 import time
 import uuid
 from contextlib import contextmanager
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from pydantic import BaseModel
-from sqlalchemy import DateTime, ForeignKey, Integer, String, Text, select
+from sqlalchemy import ForeignKey, Integer, String, Text, select
 from sqlalchemy.orm import Mapped, mapped_column, sessionmaker
 
-from citewise.db import Base, init_db
+from citewise.db import Base, init_db, timestamp, utcnow
 from citewise.errors import CitewiseError, ConfigError
 from citewise.settings import Settings
-
-
-def _now() -> datetime:
-    return datetime.now(UTC)
 
 
 class ConnectorRow(Base):
@@ -38,7 +34,7 @@ class ConnectorRow(Base):
     config: Mapped[str] = mapped_column(Text)
     acl: Mapped[str] = mapped_column(Text, default="[]")
     interval_s: Mapped[int | None] = mapped_column(Integer, nullable=True)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=_now)
+    created_at: Mapped[datetime] = timestamp()
 
 
 class JobRow(Base):
@@ -55,9 +51,9 @@ class JobRow(Base):
     errors: Mapped[str] = mapped_column(Text, default="[]")
     error: Mapped[str | None] = mapped_column(Text, nullable=True)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=_now)
-    started_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
-    finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    created_at: Mapped[datetime] = timestamp()
+    started_at: Mapped[datetime | None] = timestamp(nullable=True)
+    finished_at: Mapped[datetime | None] = timestamp(nullable=True)
 
 
 class ConnectorInfo(BaseModel):
@@ -276,7 +272,7 @@ def run_sync_job(job_id: str, *, settings: Settings, ingestor=None) -> JobInfo: 
     connector = store.connector(job.connector_id)
     if connector is None:
         raise CitewiseError(f"connector of job {job_id} was removed")
-    store.update(job_id, status="running", started_at=_now(), attempts=job.attempts + 1, error=None)
+    store.update(job_id, status="running", started_at=utcnow(), attempts=job.attempts + 1, error=None)
     owned = ingestor is None
     try:
         with connector_lock(settings, connector.id):
@@ -284,7 +280,7 @@ def run_sync_job(job_id: str, *, settings: Settings, ingestor=None) -> JobInfo: 
             source = create_connector(connector.type, **connector.config, acl=connector.acl or None)
             report = ingestor.sync(source, tenant=connector.tenant, progress=JobProgress(store, job_id))
     except Exception as exc:
-        store.update(job_id, status="failed", error=f"{type(exc).__name__}: {exc}"[:2000], finished_at=_now())
+        store.update(job_id, status="failed", error=f"{type(exc).__name__}: {exc}"[:2000], finished_at=utcnow())
         raise
     finally:
         if owned and ingestor is not None:
@@ -296,6 +292,6 @@ def run_sync_job(job_id: str, *, settings: Settings, ingestor=None) -> JobInfo: 
         failed=report.failed,
         chunks=report.chunks,
         errors=[e.model_dump() for e in report.errors],
-        finished_at=_now(),
+        finished_at=utcnow(),
     )
     return store.job(job_id)

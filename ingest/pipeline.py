@@ -27,10 +27,10 @@ from ingest.chunking import Chunker
 from ingest.parsing import parse_document
 from ingest.progress import NoProgress, Progress
 from ingest.state import DocumentState, EmbeddingCache, SyncState
-from retrieval.encoders.dense import DenseEncoder, load_dense_encoder
+from retrieval.encoders.dense import DenseEncoder
 from retrieval.encoders.model_files import load_tokenizer, resolve_model_dir
-from retrieval.encoders.sparse import Bm25Encoder
-from retrieval.stores import Filter, Point, VectorStore, open_store
+from retrieval.index import IndexAccess
+from retrieval.stores import Filter, Point, VectorStore
 
 log = logging.getLogger(__name__)
 
@@ -55,7 +55,7 @@ class _Pending:
     chunks: list[Chunk] | None = None
 
 
-class Ingestor:
+class Ingestor(IndexAccess):
     """Syncs connectors into one collection. Light to build; models and the index open on first need."""
 
     def __init__(
@@ -66,30 +66,15 @@ class Ingestor:
         store: VectorStore | None = None,
         encoder: DenseEncoder | None = None,
     ) -> None:
-        self.settings = settings
-        self.collection = collection or settings.index.collection
-        self._store = store
-        self._encoder = encoder
+        super().__init__(settings, collection=collection, store=store, encoder=encoder)
         sessions = init_db(settings.db_url)
         self.state = SyncState(sessions, self.collection)
         self._sessions = sessions
 
-    # -- heavy parts, loaded once on first use -------------------------------------------------------
-    @cached_property
-    def encoder(self) -> DenseEncoder:
-        return self._encoder or load_dense_encoder(self.settings.embedding)
-
-    @cached_property
-    def store(self) -> VectorStore:
-        return self._store or open_store(self.settings, self.encoder.dim, self.collection)
-
+    # -- heavy parts, loaded once on first use (encoder, store, sparse: IndexAccess) --------------------
     @cached_property
     def chunker(self) -> Chunker:
         return Chunker(load_tokenizer(resolve_model_dir(self.settings.embedding)), self.settings.chunking)
-
-    @cached_property
-    def sparse(self) -> Bm25Encoder:
-        return Bm25Encoder(self.settings.sparse)
 
     @cached_property
     def cache(self) -> EmbeddingCache:
@@ -108,11 +93,6 @@ class Ingestor:
             "sparse": self.settings.sparse.model_dump(),
         }
         return hashlib.sha256(json.dumps(config, sort_keys=True, default=str).encode()).hexdigest()
-
-    def close(self) -> None:
-        """Close the index if this ingestor opened it; an injected store belongs to its caller."""
-        if "store" in self.__dict__ and self._store is None:
-            self.store.close()
 
     # -- the sync ---------------------------------------------------------------------------------------
     def _fingerprint(self, doc: RawDocument, tenant: str) -> str:

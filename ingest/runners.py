@@ -74,8 +74,6 @@ def submit_due(store: JobStore, runner: JobRunner, now: datetime | None = None) 
         if not c.interval_s:
             continue
         last = store.last_job_at(c.id)
-        if last is not None and last.tzinfo is None:
-            last = last.replace(tzinfo=UTC)  # SQLite drops the zone
         if last is None or (now - last).total_seconds() >= c.interval_s:
             started.append(start_sync(store, c.id, runner))
     return started

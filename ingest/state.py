@@ -7,17 +7,13 @@ run treats as changed (or, if the item is gone, as deleted): re-runs converge to
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 
 import numpy as np
-from sqlalchemy import DateTime, Integer, LargeBinary, String, Text, delete, select
+from sqlalchemy import Integer, LargeBinary, String, Text, delete, select
 from sqlalchemy.orm import Mapped, mapped_column, sessionmaker
 
-from citewise.db import Base
-
-
-def _now() -> datetime:
-    return datetime.now(UTC)
+from citewise.db import Base, timestamp
 
 
 class DocumentState(Base):
@@ -35,7 +31,7 @@ class DocumentState(Base):
     version: Mapped[str | None] = mapped_column(String(64), nullable=True)
     chunks: Mapped[int] = mapped_column(Integer, default=0)
     error: Mapped[str | None] = mapped_column(Text, nullable=True)
-    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=_now, onupdate=_now)
+    updated_at: Mapped[datetime] = timestamp(updated=True)
 
 
 class EmbeddingCacheEntry(Base):

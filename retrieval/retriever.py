@@ -9,17 +9,17 @@ from __future__ import annotations
 
 import time
 from datetime import datetime
-from functools import cached_property
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from citewise.models import ContextChunk, Principal, SearchHit
 from citewise.settings import Settings
 from retrieval import shaping
-from retrieval.encoders.dense import DenseEncoder, load_dense_encoder
-from retrieval.encoders.sparse import Bm25Encoder, SparseVector
+from retrieval.encoders.dense import DenseEncoder
+from retrieval.encoders.sparse import SparseVector
+from retrieval.index import IndexAccess
 from retrieval.rerank import Reranker, load_reranker
-from retrieval.stores import Filter, FusionMethod, QuerySpec, ScoredPoint, SearchMode, VectorStore, open_store
+from retrieval.stores import Filter, FusionMethod, QuerySpec, ScoredPoint, SearchMode, VectorStore
 from retrieval.stores.base import Scalar
 
 RESERVED_KEYS = frozenset({"tenant", "acl"})
@@ -110,7 +110,7 @@ def to_hit(point: ScoredPoint) -> SearchHit:
     )
 
 
-class Retriever:
+class Retriever(IndexAccess):
     """Light constructor; the encoder, store and rerankers load once, on first use."""
 
     def __init__(
@@ -122,23 +122,8 @@ class Retriever:
         encoder: DenseEncoder | None = None,
         rerankers: dict[str, Reranker] | None = None,
     ) -> None:
-        self.settings = settings
-        self.collection = collection
-        self._store = store
-        self._encoder = encoder
+        super().__init__(settings, collection=collection, store=store, encoder=encoder)
         self._rerankers: dict[str, Reranker] = dict(rerankers or {})
-
-    @cached_property
-    def encoder(self) -> DenseEncoder:
-        return self._encoder or load_dense_encoder(self.settings.embedding)
-
-    @cached_property
-    def store(self) -> VectorStore:
-        return self._store or open_store(self.settings, self.encoder.dim, self.collection)
-
-    @cached_property
-    def sparse(self) -> Bm25Encoder:
-        return Bm25Encoder(self.settings.sparse)
 
     def reranker(self, name: str) -> Reranker:
         if name not in self._rerankers:
@@ -259,7 +244,3 @@ class Retriever:
                 for i in range(h.chunk_index + 1, h.chunk_index + n + 1)
                 if (h.doc_id, i) in by_key
             ]
-
-    def close(self) -> None:
-        if "store" in self.__dict__ and self._store is None:
-            self.store.close()

@@ -110,6 +110,34 @@ class QuerySpec:
     weights: tuple[float, float] | None = None  # RRF weights (dense, sparse); None = equal
     with_vectors: bool = False
 
+    def branch_limit(self, branch: str) -> int:
+        return max(self.dense_limit if branch == "dense" else self.sparse_limit, self.limit)
+
+    def rrf_weights(self, branches: Sequence[str]) -> list[float] | None:
+        """The RRF weight of each branch that runs, in order; None = equal weights."""
+        if self.weights is None:
+            return None
+        return [self.weights[0] if b == "dense" else self.weights[1] for b in branches]
+
+
+def attach_branch_scores(
+    fused: list[ScoredPoint], branches: Sequence[tuple[str, Sequence[tuple[Any, float]]]]
+) -> list[ScoredPoint]:
+    """Give each fused point the score every branch run alone gave it (when that branch found it)."""
+    by_branch = [(name, {str(pid): float(score) for pid, score in hits}) for name, hits in branches]
+    for p in fused:
+        p.scores = {name: s[p.id] for name, s in by_branch if p.id in s} | {"fused": p.score}
+    return fused
+
+
+def collect_scores(branches: Sequence[tuple[str, Sequence[tuple[Any, float]]]]) -> dict[str, dict[str, float]]:
+    """{point id: {branch: score}} from each branch's (id, score) hits."""
+    out: dict[str, dict[str, float]] = {}
+    for name, hits in branches:
+        for pid, score in hits:
+            out.setdefault(str(pid), {})[name] = float(score)
+    return out
+
 
 class VectorStore(Protocol):
     """One collection of chunk points with a dense and a BM25 sparse vector each."""

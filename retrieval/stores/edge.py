@@ -17,6 +17,8 @@ from retrieval.stores.base import (
     Point,
     QuerySpec,
     ScoredPoint,
+    attach_branch_scores,
+    collect_scores,
     to_native_filter,
 )
 
@@ -100,46 +102,32 @@ class EdgeStore:
                 limit=spec.limit, query=q, filter=native, with_payload=True, with_vector=with_vector
             )
             return [_scored(p, {stage: float(p.score)}) for p in self.shard.query(request)]
-        branches = [
-            (name, q, lim)
-            for name, q, lim in (("dense", dense_q, spec.dense_limit), ("sparse", sparse_q, spec.sparse_limit))
-            if q is not None
-        ]
+        branches = [(name, q) for name, q in (("dense", dense_q), ("sparse", sparse_q)) if q is not None]
         if not branches:
             return []
         if spec.fusion == "dbsf":
             fusion = qe.Fusion.Dbsf()
         else:
-            weights = None
-            if spec.weights is not None:
-                weights = [spec.weights[0] if name == "dense" else spec.weights[1] for name, _, _ in branches]
-            fusion = qe.Fusion.Rrf(k=spec.rrf_k, weights=weights)
+            fusion = qe.Fusion.Rrf(k=spec.rrf_k, weights=spec.rrf_weights([name for name, _ in branches]))
         # One batch: the fused query plus each branch alone, so every hit carries its per-branch scores.
         requests = [
             qe.QueryRequest(
                 limit=spec.limit,
-                prefetches=[qe.Prefetch(limit=max(lim, spec.limit), query=q, filter=native) for _, q, lim in branches],
+                prefetches=[qe.Prefetch(limit=spec.branch_limit(name), query=q, filter=native) for name, q in branches],
                 query=fusion,
                 filter=native,
                 with_payload=True,
                 with_vector=with_vector,
             )
         ] + [
-            qe.QueryRequest(limit=max(lim, spec.limit), query=q, filter=native, with_payload=False)
-            for _, q, lim in branches
+            qe.QueryRequest(limit=spec.branch_limit(name), query=q, filter=native, with_payload=False)
+            for name, q in branches
         ]
         fused, *branch_results = self.shard.query_batch(qe.QueryBatchRequest(requests))
-        branch_scores = [
-            (name, {str(p.id): float(p.score) for p in result})
-            for (name, _, _), result in zip(branches, branch_results, strict=True)
-        ]
-        out = []
-        for p in fused:
-            pid = str(p.id)
-            scores = {name: s[pid] for name, s in branch_scores if pid in s}
-            scores["fused"] = float(p.score)
-            out.append(_scored(p, scores))
-        return out
+        return attach_branch_scores(
+            [_scored(p, {}) for p in fused],
+            [(name, [(p.id, p.score) for p in r]) for (name, _), r in zip(branches, branch_results, strict=True)],
+        )
 
     def score(
         self,
@@ -159,11 +147,9 @@ class EdgeStore:
         results = self.shard.query_batch(
             qe.QueryBatchRequest([qe.QueryRequest(limit=len(ids), query=q, filter=native) for _, q in named])
         )
-        out: dict[str, dict[str, float]] = {}
-        for (name, _), result in zip(named, results, strict=True):
-            for p in result:
-                out.setdefault(str(p.id), {})[name] = float(p.score)
-        return out
+        return collect_scores(
+            [(name, [(p.id, p.score) for p in r]) for (name, _), r in zip(named, results, strict=True)]
+        )
 
     def count(self, flt: Filter | None = None) -> int:
         return int(self.shard.count(qe.CountRequest(exact=True, filter=to_native_filter(flt, qe))))

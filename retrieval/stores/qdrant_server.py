@@ -23,6 +23,8 @@ from retrieval.stores.base import (
     Point,
     QuerySpec,
     ScoredPoint,
+    attach_branch_scores,
+    collect_scores,
     to_native_filter,
 )
 
@@ -120,7 +122,6 @@ class QdrantServerStore:
         branches = self._nearest(spec)
         if not branches:
             return []
-        limits = {"dense": spec.dense_limit, "sparse": spec.sparse_limit}
         with_vector = [DENSE] if spec.with_vectors else False
         if spec.mode != "hybrid":
             name, q, using = branches[0]
@@ -136,13 +137,11 @@ class QdrantServerStore:
             return [_scored(p, {name: float(p.score)}) for p in result.points]
         if spec.fusion == "dbsf":
             fusion: Any = models.FusionQuery(fusion=models.Fusion.DBSF)
-        elif spec.weights is not None:
-            weights = [spec.weights[0] if name == "dense" else spec.weights[1] for name, _, _ in branches]
-            fusion = models.RrfQuery(rrf=models.Rrf(k=spec.rrf_k, weights=weights))
         else:
-            fusion = models.RrfQuery(rrf=models.Rrf(k=spec.rrf_k))
+            weights = spec.rrf_weights([name for name, _, _ in branches])
+            fusion = models.RrfQuery(rrf=models.Rrf(k=spec.rrf_k, **({"weights": weights} if weights else {})))
         prefetch = [
-            models.Prefetch(query=q, using=using, limit=max(limits[name], spec.limit), filter=qfilter)
+            models.Prefetch(query=q, using=using, limit=spec.branch_limit(name), filter=qfilter)
             for name, q, using in branches
         ]
         requests = [
@@ -155,21 +154,17 @@ class QdrantServerStore:
                 with_vector=with_vector,
             )
         ] + [
-            models.QueryRequest(query=q, using=using, filter=qfilter, limit=max(limits[name], spec.limit))
+            models.QueryRequest(query=q, using=using, filter=qfilter, limit=spec.branch_limit(name))
             for name, q, using in branches
         ]
         fused, *branch_results = self.client.query_batch_points(self.collection, requests)
-        branch_scores = [
-            (name, {str(p.id): float(p.score) for p in r.points})
-            for (name, _, _), r in zip(branches, branch_results, strict=True)
-        ]
-        out = []
-        for p in fused.points:
-            pid = str(p.id)
-            scores = {name: s[pid] for name, s in branch_scores if pid in s}
-            scores["fused"] = float(p.score)
-            out.append(_scored(p, scores))
-        return out
+        return attach_branch_scores(
+            [_scored(p, {}) for p in fused.points],
+            [
+                (name, [(p.id, p.score) for p in r.points])
+                for (name, _, _), r in zip(branches, branch_results, strict=True)
+            ],
+        )
 
     def score(
         self,
@@ -189,11 +184,9 @@ class QdrantServerStore:
             self.collection,
             [models.QueryRequest(query=q, using=using, filter=qfilter, limit=len(ids)) for _, q, using in named],
         )
-        out: dict[str, dict[str, float]] = {}
-        for (name, _, _), r in zip(named, results, strict=True):
-            for p in r.points:
-                out.setdefault(str(p.id), {})[name] = float(p.score)
-        return out
+        return collect_scores(
+            [(name, [(p.id, p.score) for p in r.points]) for (name, _, _), r in zip(named, results, strict=True)]
+        )
 
     def count(self, flt: Filter | None = None) -> int:
         return int(self.client.count(self.collection, count_filter=to_native_filter(flt, models), exact=True).count)
