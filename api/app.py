@@ -25,6 +25,7 @@ from api.guards import RateLimit
 from api.identity import Identity, lookup
 from api.observability import Metrics, trace_id_var
 from api.pipeline import ChatPipeline, ChatRequest, ChatResult, Event, Turn
+from api.providers import ProviderError
 from api.sessions import SessionStore
 from citewise.db import init_db
 from citewise.errors import CitewiseError, ConfigError, DocumentError, IndexLockedError
@@ -236,6 +237,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def _doc_error(request: Request, exc: DocumentError) -> JSONResponse:
         return error(422, str(exc), exc.kind)
 
+    @app.exception_handler(ProviderError)
+    async def _provider(request: Request, exc: ProviderError) -> JSONResponse:
+        return error(502, str(exc), "provider_error")
+
     @app.exception_handler(IndexLockedError)
     async def _locked(request: Request, exc: IndexLockedError) -> JSONResponse:
         return error(503, str(exc), "index_locked")
@@ -295,16 +300,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     def chat(body: ChatRequest, caller: Caller) -> Any:
         services.pipeline.profile(body.profile)  # unknown profile: 400 before anything runs
         turn = start_turn(caller, body)
-        events = services.pipeline.run(turn)
         if body.stream:
-            return StreamingResponse(_sse(events, turn, finish), media_type="text/event-stream")
-        for event in events:
-            if event.type == "error":
-                raise HTTPException(502, event.data["message"])
-            if event.type == "done":
-                finish(turn, event.data)
-                return event.data
-        raise HTTPException(502, "the pipeline ended without an answer")
+            return StreamingResponse(_sse(services.pipeline.run(turn), turn, finish), media_type="text/event-stream")
+        result = services.pipeline.answer(turn)
+        finish(turn, result)
+        return result
 
     # ---- OpenAI-compatible ----
 
@@ -332,36 +332,27 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             trace_id=trace_id_var.get(),
             history=history,
         )
-        events = services.pipeline.run(turn)
         completion_id = f"chatcmpl-{turn.trace_id[:24]}"
         created = int(time.time())
         if body.stream:
+            events = services.pipeline.run(turn)
             return StreamingResponse(
                 _openai_stream(events, completion_id, created, body.model, turn, finish), media_type="text/event-stream"
             )
-        for event in events:
-            if event.type == "error":
-                raise HTTPException(502, event.data["message"])
-            if event.type == "done":
-                result: ChatResult = event.data
-                finish(turn, result)
-                return {
-                    "id": completion_id,
-                    "object": "chat.completion",
-                    "created": created,
-                    "model": body.model,
-                    "choices": [
-                        {
-                            "index": 0,
-                            "message": {"role": "assistant", "content": result.answer},
-                            "finish_reason": "stop",
-                        }
-                    ],
-                    "usage": {"prompt_tokens": 0, "completion_tokens": 0, "total_tokens": 0},
-                    "citations": [c.model_dump() for c in result.citations],
-                    "citewise": result.model_dump(exclude={"answer", "citations"}),
-                }
-        raise HTTPException(502, "the pipeline ended without an answer")
+        result = services.pipeline.answer(turn)
+        finish(turn, result)
+        return {
+            "id": completion_id,
+            "object": "chat.completion",
+            "created": created,
+            "model": body.model,
+            "choices": [
+                {"index": 0, "message": {"role": "assistant", "content": result.answer}, "finish_reason": "stop"}
+            ],
+            "usage": {"prompt_tokens": 0, "completion_tokens": 0, "total_tokens": 0},
+            "citations": [c.model_dump() for c in result.citations],
+            "citewise": result.model_dump(exclude={"answer", "citations"}),
+        }
 
     # ---- search ----
 

@@ -19,13 +19,22 @@ _AFTER_STOP = re.compile(r"([.!?])((?:\s?\[\d{1,3}\])+)")  # "fact. [1]" -> "fac
 MIN_FACT_TERMS = 3
 
 
-class Citation(BaseModel):
+class SourceRef(BaseModel):
+    """A numbered passage the answer may cite, as the caller sees it."""
+
     n: int
     doc_id: str
     chunk_id: str
     title: str
     uri: str
     page: int | None
+
+    @classmethod
+    def from_hit(cls, n: int, hit: SearchHit, **extra: object) -> SourceRef:
+        return cls(n=n, doc_id=hit.doc_id, chunk_id=hit.chunk_id, title=hit.title, uri=hit.path, page=hit.page, **extra)
+
+
+class Citation(SourceRef):
     char_start: int | None
     char_end: int | None
     quote: str
@@ -78,17 +87,8 @@ def cite(answer: str, sources: list[SearchHit], threshold: float) -> CitedAnswer
             passage_support = textutil.support(claim, hit.text)
             best_support = max(best_support, passage_support)
             if n not in citations or score > citations[n].support:
-                citations[n] = Citation(
-                    n=n,
-                    doc_id=hit.doc_id,
-                    chunk_id=hit.chunk_id,
-                    title=hit.title,
-                    uri=hit.path,
-                    page=hit.page,
-                    char_start=start,
-                    char_end=end,
-                    quote=quote,
-                    support=round(score, 3),
+                citations[n] = Citation.from_hit(
+                    n, hit, char_start=start, char_end=end, quote=quote, support=round(score, 3)
                 )
         if not numbers:
             grounded = False

@@ -6,6 +6,7 @@ input guard -> condense -> retrieve -> evidence check -> prompt -> generate -> o
 from __future__ import annotations
 
 import re
+import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -16,9 +17,9 @@ from typing import Any
 from pydantic import BaseModel, Field
 
 from api import guards
-from api.citations import Citation, cite
+from api.citations import Citation, SourceRef, cite
 from api.identity import Identity
-from api.providers import ExtractiveProvider, FallbackChain, Prompt, ProviderError, Source, build_provider
+from api.providers import FallbackChain, LlmProvider, Prompt, ProviderError, Source, build_provider
 from citewise.errors import ConfigError
 from citewise.models import SearchHit
 from citewise.settings import LlmProfile, Settings
@@ -41,13 +42,7 @@ class ChatRequest(BaseModel):
     profile: str | None = Field(None, description="answering profile; default from settings")
 
 
-class SourceOut(BaseModel):
-    n: int
-    doc_id: str
-    chunk_id: str
-    title: str
-    uri: str
-    page: int | None
+class SourceOut(SourceRef):
     score: float
 
 
@@ -111,6 +106,8 @@ class ChatPipeline:
         self.profiles = {p.name: p for p in settings.chat.profiles}
         if settings.chat.default_profile not in self.profiles:
             raise ConfigError(f"default profile {settings.chat.default_profile!r} is not among chat.profiles")
+        self._chains: dict[str, list[LlmProvider]] = {}
+        self._chains_lock = threading.Lock()
 
     def profile(self, name: str | None) -> LlmProfile:
         name = name or self.settings.chat.default_profile
@@ -119,13 +116,22 @@ class ChatPipeline:
         return self.profiles[name]
 
     def _providers(self, profile: LlmProfile) -> FallbackChain:
-        chain, seen = [], set()
-        for kind in [profile.provider, *profile.fallback]:
-            if kind in seen:
-                continue
-            seen.add(kind)
-            chain.append(ExtractiveProvider() if kind == "extractive" else build_provider(kind, profile))
-        return FallbackChain(chain)
+        """A fresh chain (it records this request's failures) over providers built once per profile:
+        one HTTP connection pool per endpoint, one loaded GGUF model."""
+        with self._chains_lock:
+            if profile.name not in self._chains:
+                kinds = dict.fromkeys([profile.provider, *profile.fallback])  # ordered, without repeats
+                self._chains[profile.name] = [build_provider(kind, profile) for kind in kinds]
+        return FallbackChain(self._chains[profile.name])
+
+    def answer(self, turn: Turn) -> ChatResult:
+        """Run the pipeline to its end; raises ProviderError when every provider failed."""
+        for event in self.run(turn):
+            if event.type == "error":
+                raise ProviderError(event.data["message"])
+            if event.type == "done":
+                return event.data
+        raise ProviderError("the pipeline ended without an answer")
 
     def run(self, turn: Turn) -> Iterator[Event]:
         """Yields events; the last one is `done` with the ChatResult (or `error`)."""
@@ -231,18 +237,7 @@ class ChatPipeline:
         yield Event("done", done)
 
     def _sources(self, hits: list[SearchHit]) -> list[SourceOut]:
-        return [
-            SourceOut(
-                n=i,
-                doc_id=h.doc_id,
-                chunk_id=h.chunk_id,
-                title=h.title,
-                uri=h.path,
-                page=h.page,
-                score=round(h.score, 4),
-            )
-            for i, h in enumerate(hits, 1)
-        ]
+        return [SourceOut.from_hit(i, h, score=round(h.score, 4)) for i, h in enumerate(hits, 1)]
 
     def _result(
         self, turn: Turn, answer: str, citations: list[Citation], *, refused: bool, grounded: bool = False

@@ -76,6 +76,7 @@ def run_answer_eval(
 ) -> tuple[dict, list[dict]]:
     from api.identity import Identity
     from api.pipeline import ChatPipeline, ChatRequest, Turn
+    from api.providers import ProviderError
     from retrieval.retriever import Retriever
 
     settings = settings or Settings()
@@ -99,12 +100,10 @@ def run_answer_eval(
                 trace_id=uuid.uuid4().hex,
             )
             t0 = time.perf_counter()
-            result = None
-            for event in pipeline.run(turn):
-                if event.type == "done":
-                    result = event.data.model_dump()
-                elif event.type == "error":
-                    result = {"answer": "", "refused": True, "flags": ["error"], "citations": []}
+            try:
+                result = pipeline.answer(turn).model_dump()
+            except ProviderError as exc:  # every provider failed: scored as a refusal, reported in flags
+                result = {"answer": "", "refused": True, "flags": [f"error:{exc}"], "citations": []}
             latency.append((time.perf_counter() - t0) * 1000)
             keys = {h.doc_id: h.key for h in turn.hits}
             for c in result["citations"]:

@@ -44,6 +44,7 @@ def env(tmp_path_factory, encoder):
         LlmProfile(name="citewise"),
         LlmProfile(name="slow", provider="openai", base_url=llm_slow.url, timeout_s=0.5, max_retries=0),
         LlmProfile(name="dangling", provider="openai", base_url=llm_dangling.url, fallback=[]),
+        LlmProfile(name="down", provider="openai", base_url="http://127.0.0.1:9/v1", max_retries=0, fallback=[]),
     ]
     ing = Ingestor(settings, encoder=encoder)
     ing.sync(FilesystemConnector(path=_write(root / "acme", ACME_PUBLIC)), tenant="acme")
@@ -165,7 +166,7 @@ def test_openai_sdk_works_streaming_and_not(env):
 
     client, keys, _ = env
     sdk = OpenAI(base_url="http://testserver/v1", api_key=keys["bob"], http_client=client)
-    assert [m.id for m in sdk.models.list().data] == ["citewise", "slow", "dangling"]
+    assert [m.id for m in sdk.models.list().data] == ["citewise", "slow", "dangling", "down"]
     done = sdk.chat.completions.create(
         model="citewise", messages=[{"role": "user", "content": "How many days of paid holiday do employees get?"}]
     )
@@ -197,6 +198,22 @@ def test_llm_timeout_falls_back_to_extractive(env):
     out = ask(client, keys, "bob", "Do vitamin D supplements prevent bone fractures?", profile="slow")
     assert "fallback:openai->extractive" in out["flags"] and out["provider"] == "extractive"
     assert out["citations"] and not out["refused"]
+
+
+def test_no_provider_left_is_a_502_with_the_reason(env):
+    client, keys, _ = env
+    r = client.post(
+        "/v1/chat",
+        json={"question": "Does vitamin D lower fracture risk?", "profile": "down"},
+        headers=auth(keys, "bob"),
+    )
+    assert r.status_code == 502 and "every provider failed" in r.json()["detail"]
+    r = client.post(
+        "/v1/chat/completions",
+        json={"model": "down", "messages": [{"role": "user", "content": "Does vitamin D lower fracture risk?"}]},
+        headers=auth(keys, "bob"),
+    )
+    assert r.status_code == 502 and r.json()["error"]["type"] == "provider_error"
 
 
 def test_injection_in_question_is_blocked_and_in_sources_neutralised(env):

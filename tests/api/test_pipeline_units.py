@@ -118,3 +118,18 @@ def test_llamacpp_provider_in_process():
     provider = LlamaCppProvider(LlmProfile(name="local", provider="llamacpp", model_path=gguf, max_tokens=20))
     tokens = list(provider.stream(Prompt(question="hi", system="Be brief.", user="Say hello.")))
     assert "".join(tokens).strip()
+
+
+def test_providers_are_built_once_per_profile():
+    from api.pipeline import ChatPipeline
+    from citewise.settings import LlmProfile, Settings
+
+    settings = Settings()
+    settings.chat.profiles = [LlmProfile(name="remote", provider="openai", base_url="http://127.0.0.1:9/v1")]
+    settings.chat.default_profile = "remote"
+    pipeline = ChatPipeline(settings, retriever=None)
+    profile = pipeline.profile(None)
+    first, second = pipeline._providers(profile), pipeline._providers(profile)
+    assert first is not second  # per-request failure records
+    assert [p.name for p in first.providers] == ["openai", "extractive"]
+    assert all(a is b for a, b in zip(first.providers, second.providers, strict=True))  # one HTTP client, one model
