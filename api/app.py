@@ -28,7 +28,7 @@ from api.pipeline import ChatPipeline, ChatRequest, ChatResult, Event, Turn
 from api.providers import ProviderError
 from api.sessions import SessionStore
 from citewise.db import init_db
-from citewise.errors import CitewiseError, ConfigError, DocumentError, IndexLockedError
+from citewise.errors import CitewiseError, ConfigError, DocumentError, IndexLockedError, describe
 from citewise.models import PUBLIC
 from citewise.settings import Settings
 from retrieval.retriever import RetrievalRequest, Retriever, SearchFilters, permission_filter
@@ -83,7 +83,7 @@ class Services:
         """In-process jobs share the server's ingestor (one writer to the embedded index); Celery jobs go out."""
         from ingest.runners import make_runner
 
-        return make_runner(self.settings, self.ingestor)
+        return make_runner(self.settings, self.ingestor, self.write_lock)
 
     def open(self) -> None:
         self.db  # noqa: B018
@@ -251,8 +251,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @app.exception_handler(ValidationError)
     async def _validation(request: Request, exc: ValidationError) -> JSONResponse:
-        msg = "; ".join(f"{'.'.join(str(x) for x in e['loc'])}: {e['msg']}" for e in exc.errors())
-        return error(422, msg, "invalid_request_error")
+        return error(422, describe(exc), "invalid_request_error")
 
     @app.exception_handler(HTTPException)
     async def _http(request: Request, exc: HTTPException) -> JSONResponse:

@@ -10,7 +10,7 @@ from typing import Annotated
 
 import typer
 
-from citewise.errors import CitewiseError
+from citewise.errors import CitewiseError, describe
 from citewise.models import IngestReport, Principal
 from citewise.settings import Settings
 
@@ -149,7 +149,7 @@ def search(
             neighbours=neighbours,
         )
     except (ValidationError, ValueError) as exc:
-        _fail(_validation_message(exc))
+        _fail(describe(exc))
     retriever = Retriever(Settings(), collection=collection)
     try:
         result = retriever.run(request)
@@ -168,14 +168,6 @@ def search(
         typer.echo(f"{i}. [{h.score:.4f}] {h.title or '(untitled)'} - {where}")
         snippet = " ".join(h.text.split())
         typer.echo(f"   {snippet[:240]}{'...' if len(snippet) > 240 else ''}")
-
-
-def _validation_message(exc: Exception) -> str:
-    from pydantic import ValidationError
-
-    if isinstance(exc, ValidationError):
-        return "; ".join(f"{'.'.join(str(x) for x in e['loc'])}: {e['msg']}" for e in exc.errors())
-    return str(exc)
 
 
 @models_app.command("prepare")

@@ -3,6 +3,14 @@
 from __future__ import annotations
 
 
+def describe(exc: Exception) -> str:
+    """One line for a pydantic ValidationError ("field.path: message; ..."), else the error's own text."""
+    errors = getattr(exc, "errors", None)
+    if callable(errors):
+        return "; ".join(f"{'.'.join(str(x) for x in e['loc']) or 'input'}: {e['msg']}" for e in errors())
+    return str(exc)
+
+
 class CitewiseError(Exception):
     """Base class for errors shown to users (CLI message, API 4xx)."""
 

@@ -8,7 +8,6 @@ step, and the server's RSS after the run.
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 import tempfile
@@ -16,19 +15,8 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-import numpy as np
-
 from citewise.settings import Settings
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _pct(values: list[float], q: float) -> float:
-    return round(float(np.percentile(values, q)), 2)
+from evals.common import free_port, p50_p95
 
 
 def run_chat_benchmark(
@@ -44,17 +32,14 @@ def run_chat_benchmark(
 
     from api.identity import create_key
     from citewise.db import init_db
-    from evals.beir import load_beir
-    from evals.retrieval_eval import collection_for, index_dataset
+    from evals.retrieval_eval import prepare_dataset
 
     settings = settings or Settings()
-    data = load_beir(dataset_dir, split)
-    collection = collection_for(data, settings)
-    index_dataset(settings, data.corpus, collection, log)
+    data, collection, _ = prepare_dataset(dataset_dir, split, settings, log)
     import api.identity  # noqa: F401  (register the table)
 
     key = create_key(init_db(settings.db_url), tenant="default", user_id="bench", groups=[])
-    port = _free_port()
+    port = free_port()
     env = {
         **os.environ,
         "CITEWISE_DATA_DIR": str(settings.data_dir),
@@ -105,9 +90,9 @@ def run_chat_benchmark(
     result = {
         "dataset": data.name,
         "queries": len(queries),
-        "chat_ms": {"p50": _pct(wall, 50), "p95": _pct(wall, 95)},
-        "overhead_on_retrieval_ms": {"p50": _pct(overhead, 50), "p95": _pct(overhead, 95)},
-        "steps_ms": {s: {"p50": _pct(v, 50), "p95": _pct(v, 95)} for s, v in steps.items()},
+        "chat_ms": p50_p95(wall),
+        "overhead_on_retrieval_ms": p50_p95(overhead),
+        "steps_ms": {s: p50_p95(v) for s, v in steps.items()},
         "refused": refused,
         "server_rss_mb": round(rss_mb, 1),
     }

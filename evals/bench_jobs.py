@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
@@ -20,12 +19,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from citewise.settings import Settings
-
-
-def _port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+from evals.common import free_port
 
 
 def _split(corpus: Path, out: Path, parts: int, limit: int | None) -> list[Path]:
@@ -48,7 +42,7 @@ def _run(mode: str, files: list[Path], root: Path, redis_bin: str | None) -> dic
     procs: list[subprocess.Popen] = []
     try:
         if mode != "inprocess":
-            port = _port()
+            port = free_port()
             procs.append(subprocess.Popen([redis_bin, "--port", str(port), "--save", "", "--appendonly", "no"],
                                           stdout=subprocess.DEVNULL))  # fmt: skip
             settings.jobs.backend = "celery"

@@ -13,16 +13,11 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-import numpy as np
-
 from citewise.models import Principal
 from citewise.settings import Settings
+from evals.common import p50_p95, pct
 
 DEFAULT_CONFIGS = ("dense", "sparse", "hybrid:rrf", "hybrid:dbsf", "hybrid:rrf+fusion", "hybrid:dbsf+fusion")
-
-
-def _pct(values: list[float], q: float) -> float:
-    return round(float(np.percentile(values, q)), 2)
 
 
 def run_query_benchmark(
@@ -34,16 +29,13 @@ def run_query_benchmark(
     settings: Settings | None = None,
     log: Callable[[str], None] = print,
 ) -> dict:
-    from evals.beir import load_beir
-    from evals.retrieval_eval import collection_for, doc_run, index_dataset, parse_config, score_run
+    from evals.retrieval_eval import doc_run, parse_config, prepare_dataset, score_run
     from retrieval.retriever import RetrievalRequest, Retriever
 
     settings = settings or Settings()
     parsed = {c: parse_config(c) for c in configs}
-    data = load_beir(dataset_dir, split)
+    data, collection, index_s = prepare_dataset(dataset_dir, split, settings, log)
     qids = sorted(data.queries)[:limit] if limit else sorted(data.queries)
-    collection = collection_for(data, settings)
-    index_s = index_dataset(settings, data.corpus, collection, log)
 
     retriever = Retriever(settings, collection=collection)
     principal = Principal()
@@ -57,7 +49,7 @@ def run_query_benchmark(
             t0 = time.perf_counter()
             encoder.embed_query(data.queries[q])
             embed_ms.append((time.perf_counter() - t0) * 1000)
-        out["query_embedding_ms"] = {"p50": _pct(embed_ms, 50), "p95": _pct(embed_ms, 95)}
+        out["query_embedding_ms"] = p50_p95(embed_ms)
         qrels = {q: data.qrels[q] for q in qids}
         out["configs"] = {}
         for name, cfg in parsed.items():
@@ -68,9 +60,9 @@ def run_query_benchmark(
                 for stage, ms in result.timings_ms.items():
                     stages.setdefault(stage, []).append(ms)
             row = dict(metrics)
-            row |= {"latency_ms_p50": _pct(stages["total"], 50), "latency_ms_p95": _pct(stages["total"], 95)}
-            row["stages_ms_p50"] = {s: _pct(v, 50) for s, v in stages.items() if s != "total"}
-            row["stages_ms_p95"] = {s: _pct(v, 95) for s, v in stages.items() if s != "total"}
+            row |= {"latency_ms_p50": pct(stages["total"], 50), "latency_ms_p95": pct(stages["total"], 95)}
+            row["stages_ms_p50"] = {s: pct(v, 50) for s, v in stages.items() if s != "total"}
+            row["stages_ms_p95"] = {s: pct(v, 95) for s, v in stages.items() if s != "total"}
             out["configs"][name] = row
             log(
                 f"{name:22s} nDCG@10 {row['ndcg@10']:.4f}  R@100 {row['recall@100']:.4f}  MRR@10 {row['mrr@10']:.4f}"

@@ -35,8 +35,7 @@ def _balanced_best(pos: np.ndarray, neg: np.ndarray) -> tuple[float, float]:
 
 def main(argv: list[str] | None = None) -> int:
     from api.text import support
-    from evals.beir import load_beir
-    from evals.retrieval_eval import collection_for, index_dataset
+    from evals.retrieval_eval import prepare_dataset
     from retrieval.retriever import RetrievalRequest, Retriever, SearchFilters
 
     ap = argparse.ArgumentParser(description=__doc__)
@@ -46,9 +45,7 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
 
     settings = Settings()
-    data = load_beir(args.dataset, args.split)
-    collection = collection_for(data, settings)
-    index_dataset(settings, data.corpus, collection, lambda m: print(m, file=sys.stderr))
+    data, collection, _ = prepare_dataset(args.dataset, args.split, settings, lambda m: print(m, file=sys.stderr))
     retriever = Retriever(settings, collection=collection)
     answerable, stand_in, supported, unsupported = [], [], [], []
     try:

@@ -6,6 +6,7 @@ from pathlib import Path
 
 from pydantic import BaseModel, Field, ValidationError
 
+from citewise.errors import describe
 from evals.beir import DatasetError
 
 
@@ -27,9 +28,7 @@ def load_qa(path: Path) -> list[QAItem]:
             try:
                 items.append(QAItem.model_validate_json(line))
             except ValidationError as exc:
-                first = exc.errors()[0]
-                where = ".".join(str(x) for x in first["loc"]) or "line"
-                raise DatasetError(f"{path.name} line {n}: {where}: {first['msg']}") from exc
+                raise DatasetError(f"{path.name} line {n}: {describe(exc)}") from exc
     if not items:
         raise DatasetError(f"{path} holds no questions")
     return items

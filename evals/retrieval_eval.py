@@ -19,6 +19,7 @@ import numpy as np
 from citewise.models import Principal
 from citewise.settings import Settings
 from evals.beir import BeirDataset, load_beir
+from evals.common import pct
 
 METRICS = ("ndcg@10", "recall@10", "recall@100", "mrr@10", "map@100")
 DEFAULT_CONFIGS = ("dense", "sparse", "hybrid", "hybrid+fusion")
@@ -56,6 +57,15 @@ def index_dataset(settings: Settings, corpus: Path, collection: str, log: Callab
         ingestor.close()
     log(f"index {collection}: {report.added} added, {report.unchanged} unchanged, {report.chunks} chunks")
     return time.perf_counter() - t0
+
+
+def prepare_dataset(
+    dataset_dir: Path, split: str, settings: Settings, log: Callable[[str], None]
+) -> tuple[BeirDataset, str, float]:
+    """Load a BEIR folder and bring its collection up to date: (dataset, collection, seconds spent indexing)."""
+    data = load_beir(dataset_dir, split)
+    collection = collection_for(data, settings)
+    return data, collection, index_dataset(settings, data.corpus, collection, log)
 
 
 def doc_run(retriever, data: BeirDataset, qids: list[str], cfg: dict) -> tuple[dict, list[float]]:  # noqa: ANN001
@@ -100,23 +110,20 @@ def run_retrieval_eval(
 
     settings = settings or Settings()
     parsed = {c: parse_config(c) for c in configs}
-    data = load_beir(dataset_dir, split)
-    collection = collection_for(data, settings)
     t0 = time.perf_counter()
-    index_s = index_dataset(settings, data.corpus, collection, log)
+    data, collection, index_s = prepare_dataset(dataset_dir, split, settings, log)
     qids = sorted(data.queries)[:limit] if limit else sorted(data.queries)
     qrels = {q: data.qrels[q] for q in qids}
     report: dict = {"dataset": data.name, "split": split, "queries": len(qids), "configs": {}}
     runs: dict[str, dict] = {}
     retriever = Retriever(settings, collection=collection)
     try:
-        retriever.run(_warm(data, qids))
+        doc_run(retriever, data, qids[:1], {})  # warm-up: loads the models and opens the index outside the timings
         for name, cfg in parsed.items():
             run, latency = doc_run(retriever, data, qids, cfg)
             runs[name] = run
             row = score_run(qrels, run)
-            row["latency_ms_p50"] = round(float(np.percentile(latency, 50)), 2)
-            row["latency_ms_p95"] = round(float(np.percentile(latency, 95)), 2)
+            row["latency_ms_p50"], row["latency_ms_p95"] = pct(latency, 50), pct(latency, 95)
             report["configs"][name] = row
             log(f"{name:22s} " + "  ".join(f"{m} {row[m]:.4f}" for m in METRICS) + f"  p95 {row['latency_ms_p95']} ms")
     finally:
@@ -125,12 +132,6 @@ def run_retrieval_eval(
     if out_dir is not None:
         write_reports(report, runs, Path(out_dir))
     return report
-
-
-def _warm(data: BeirDataset, qids: list[str]):  # noqa: ANN202
-    from retrieval.retriever import RetrievalRequest
-
-    return RetrievalRequest(query=data.queries[qids[0]], principal=Principal())
 
 
 def write_reports(report: dict, runs: dict[str, dict], out: Path) -> None:

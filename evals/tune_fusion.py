@@ -30,8 +30,7 @@ def _doc_run(hits: list, key: str) -> dict[str, float]:
 def main(argv: list[str] | None = None) -> int:
     from ranx import Qrels, Run, evaluate
 
-    from evals.beir import load_beir
-    from evals.retrieval_eval import collection_for, index_dataset
+    from evals.retrieval_eval import prepare_dataset
     from retrieval.rerank.fusion import FusionReranker
     from retrieval.retriever import RetrievalRequest, Retriever
     from retrieval.stores import ScoredPoint
@@ -43,9 +42,7 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
 
     settings = Settings()
-    data = load_beir(args.dataset, args.split)
-    collection = collection_for(data, settings)
-    index_dataset(settings, data.corpus, collection, lambda m: print(m, file=sys.stderr))
+    data, collection, _ = prepare_dataset(args.dataset, args.split, settings, lambda m: print(m, file=sys.stderr))
     retriever = Retriever(settings, collection=collection)
     cands: dict[str, list[dict]] = {}
     try:

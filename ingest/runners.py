@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import threading
 from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import nullcontext
 from datetime import UTC, datetime
 from typing import Protocol
 
@@ -26,14 +27,21 @@ class InProcessRunner:
 
     backend = "inprocess"
 
-    def __init__(self, settings: Settings, ingestor=None) -> None:  # noqa: ANN001
+    def __init__(self, settings: Settings, ingestor=None, write_lock=None) -> None:  # noqa: ANN001
+        """`write_lock`: held around each job when other code (API uploads) writes through the same ingestor."""
         self.settings = settings
         self.ingestor = ingestor
+        self.write_lock = write_lock or nullcontext()
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="citewise-job")
         self.futures: dict[str, Future] = {}
 
+    def _run(self, job_id: str) -> None:
+        with self.write_lock:
+            run_sync_job(job_id, settings=self.settings, ingestor=self.ingestor)
+
     def submit(self, job_id: str) -> None:
-        self.futures[job_id] = self._pool.submit(run_sync_job, job_id, settings=self.settings, ingestor=self.ingestor)
+        self.futures = {k: f for k, f in self.futures.items() if not f.done()}  # a server runs for months
+        self.futures[job_id] = self._pool.submit(self._run, job_id)
 
     def wait(self, job_id: str, timeout: float | None = None) -> None:
         future = self.futures.get(job_id)
@@ -47,17 +55,20 @@ class InProcessRunner:
 class CeleryRunner:
     backend = "celery"
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings | None = None, *, app=None) -> None:  # noqa: ANN001
+        """Sends to `app` (a worker's own, for beat) or to an app built from `settings`."""
         from ingest.worker import make_celery
 
-        self.app = make_celery(settings)
+        self.app = app or make_celery(settings)
 
     def submit(self, job_id: str) -> None:
         self.app.send_task("citewise.sync", args=[job_id])
 
 
-def make_runner(settings: Settings, ingestor=None) -> JobRunner:  # noqa: ANN001
-    return CeleryRunner(settings) if settings.jobs.backend == "celery" else InProcessRunner(settings, ingestor)
+def make_runner(settings: Settings, ingestor=None, write_lock=None) -> JobRunner:  # noqa: ANN001
+    if settings.jobs.backend == "celery":
+        return CeleryRunner(settings)
+    return InProcessRunner(settings, ingestor, write_lock)
 
 
 def start_sync(store: JobStore, connector_id: str, runner: JobRunner) -> str:

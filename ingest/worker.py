@@ -8,6 +8,7 @@ documents never raise (they are reported in the job).
 from __future__ import annotations
 
 import threading
+from contextlib import nullcontext
 
 from celery import Celery
 
@@ -53,11 +54,9 @@ def make_celery(settings: Settings | None = None) -> Celery:
 
         try:
             ingestor = shared_ingestor(settings)
-            lock = _sync_lock if not settings.index.url else None  # a local index takes one writer at a time
-            if lock:
-                with lock:
-                    return run_sync_job(job_id, settings=settings, ingestor=ingestor).model_dump(mode="json")
-            return run_sync_job(job_id, settings=settings, ingestor=ingestor).model_dump(mode="json")
+            one_writer = _sync_lock if not settings.index.url else nullcontext()  # a local index: one at a time
+            with one_writer:
+                return run_sync_job(job_id, settings=settings, ingestor=ingestor).model_dump(mode="json")
         except TRANSIENT as exc:
             raise self.retry(exc=exc, countdown=min(60, 2**self.request.retries)) from exc
 
@@ -67,8 +66,6 @@ def make_celery(settings: Settings | None = None) -> Celery:
         from ingest.jobs import JobStore
         from ingest.runners import CeleryRunner, submit_due
 
-        runner = CeleryRunner.__new__(CeleryRunner)
-        runner.app = app
-        return submit_due(JobStore(init_db(settings.db_url)), runner)
+        return submit_due(JobStore(init_db(settings.db_url)), CeleryRunner(app=app))
 
     return app

@@ -144,8 +144,9 @@ class Retriever(IndexAccess):
             timings[stage] = round((now - clock) * 1000, 3)
             clock = now
 
-        want_dense = mode in ("dense", "hybrid") or "dense" in reranker.needs
-        dense = self.encoder.embed_query(request.query).tolist() if want_dense else None
+        # Both query vectors, whatever the mode: every hit carries both branch scores, which the fusion
+        # reranker and the chat's evidence check (dense cosine) rely on. The dense one costs ~3 ms.
+        dense = self.encoder.embed_query(request.query).tolist()
         sparse = self.sparse.embed_query(request.query)
         lap("embed")
 
@@ -182,13 +183,11 @@ class Retriever(IndexAccess):
         return RetrievalResult(hits=hits, mode=mode, reranker=reranker.name, timings_ms=timings)
 
     def _fill_branch_scores(
-        self, candidates: list[ScoredPoint], flt: Filter, dense: list[float] | None, sparse: SparseVector | None
+        self, candidates: list[ScoredPoint], flt: Filter, dense: list[float], sparse: SparseVector
     ) -> None:
         """Every candidate gets its exact dense (and BM25, when any term matches) score."""
-        missing_dense = [c.id for c in candidates if dense is not None and "dense" not in c.scores]
-        missing_sparse = [
-            c.id for c in candidates if sparse is not None and sparse.indices and "sparse" not in c.scores
-        ]
+        missing_dense = [c.id for c in candidates if "dense" not in c.scores]
+        missing_sparse = [c.id for c in candidates if sparse.indices and "sparse" not in c.scores]
         ids = sorted(set(missing_dense) | set(missing_sparse))
         if not ids:
             return

@@ -15,18 +15,16 @@ RERANKERS = ("none", "fusion", "cross-encoder")
 class Reranker(Protocol):
     """Reorders candidates, writing its score to `scores["rerank"]` and `score`.
 
-    `needs` names the branch scores ("dense", "sparse") the retriever must fill in for every candidate first.
+    Every candidate arrives with its exact "dense" and (when a query term matches) "sparse" scores.
     """
 
     name: str
-    needs: frozenset[str]
 
     def run(self, query: str, candidates: list[ScoredPoint]) -> list[ScoredPoint]: ...
 
 
 class NoReranker:
     name = "none"
-    needs: frozenset[str] = frozenset()
 
     def run(self, query: str, candidates: list[ScoredPoint]) -> list[ScoredPoint]:
         return candidates

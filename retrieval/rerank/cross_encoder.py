@@ -10,7 +10,6 @@ from retrieval.stores import ScoredPoint
 
 class CrossEncoderReranker:
     name = "cross-encoder"
-    needs: frozenset[str] = frozenset()
 
     def __init__(self, model: str, *, batch_size: int = 16, max_length: int = 512) -> None:
         self.model_ref = model

@@ -14,7 +14,6 @@ from retrieval.stores import ScoredPoint
 
 class FusionReranker:
     name = "fusion"
-    needs = frozenset({"dense", "sparse"})
 
     def __init__(self, alpha: float = 0.5) -> None:
         if not 0.0 <= alpha <= 1.0:
