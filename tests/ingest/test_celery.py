@@ -61,6 +61,11 @@ def test_sync_through_celery_and_redis_end_to_end(tmp_path, redis_url, encoder):
     with start_worker(app, pool="threads", concurrency=1, perform_ping_check=False, queues=["citewise"]):
         job_id = start_sync(store, conn.id, CeleryRunner(settings))
         job = _wait(store, job_id)
+        # the beat task starts due connectors through the same broker
+        store.add_connector("hourly", "filesystem", {"path": str(docs)}, tenant="acme", acl=[], interval_s=3600)
+        scheduled = app.tasks["citewise.schedule"].apply().get()
+        assert len(scheduled) == 1 and _wait(store, scheduled[0]).status == "succeeded"
+        assert app.tasks["citewise.schedule"].apply().get() == []  # not due again
     assert job.status == "succeeded" and job.backend == "celery", job
     assert (job.total, job.failed) == (2, 1) and "broken.pdf" in job.errors[0]["path"]
     ingestor = shared_ingestor(settings)  # the worker's index (this process): searchable afterwards

@@ -101,3 +101,56 @@ def test_connectors_and_jobs_cli(tmp_path, monkeypatch, folder):
     assert runner.invoke(app, ["connectors", "remove", "docs"]).exit_code == 0
     r = runner.invoke(app, ["connectors", "sync", "docs"])
     assert r.exit_code == 2 and "no connector named" in r.output
+
+
+def test_one_sync_per_connector_at_a_time(settings):
+    import threading
+
+    from filelock import Timeout
+
+    from ingest.jobs import connector_lock
+
+    held, release = threading.Event(), threading.Event()
+
+    def first() -> None:
+        with connector_lock(settings, "c1"):
+            held.set()
+            release.wait(5)
+
+    t = threading.Thread(target=first)
+    t.start()
+    assert held.wait(5)
+    with pytest.raises(Timeout):
+        with connector_lock(settings, "c1", wait_s=0.2):
+            pass
+    with connector_lock(settings, "c2", wait_s=0.2):  # other connectors are not blocked
+        pass
+    release.set()
+    t.join()
+    with connector_lock(settings, "c1", wait_s=0.2):  # free again
+        pass
+
+
+def test_embedded_scheduler_starts_due_syncs(settings, tmp_path):
+    import time
+
+    from ingest.runners import Scheduler
+
+    store = JobStore(init_db(settings.db_url))
+    store.add_connector("hourly", "filesystem", {"path": str(tmp_path)}, tenant="t", acl=[], interval_s=3600)
+
+    class Recorder:
+        backend = "test"
+
+        def __init__(self) -> None:
+            self.submitted: list[str] = []
+
+        def submit(self, job_id: str) -> None:
+            self.submitted.append(job_id)
+
+    runner = Recorder()
+    scheduler = Scheduler(store, runner, every_s=0.05)
+    scheduler.start()
+    time.sleep(0.5)
+    scheduler.stop()
+    assert len(runner.submitted) == 1  # due once, then not again within the hour
