@@ -394,13 +394,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         connector = FilesystemConnector(path=target, acl=acl or None)
         with services.write_lock:
             report = services.ingestor.sync(connector, tenant=caller.tenant)
+        doc_id = doc_id_for(services.ingestor.collection, caller.tenant, str(target))
         if report.failed:
             with services.write_lock:
-                services.ingestor.state.remove([doc_id_for(services.ingestor.collection, caller.tenant, str(target))])
+                services.ingestor.state.remove([doc_id])
             _remove_tree(folder)
             raise HTTPException(422, f"{name}: {report.errors[0].error}")
         return {
-            "doc_id": doc_id_for(services.ingestor.collection, caller.tenant, str(target)),
+            "doc_id": doc_id,
             "title": Path(name).stem,
             "filename": name,
             "chunks": report.chunks,

@@ -345,3 +345,20 @@ def test_connectors_and_jobs_routes(env, tmp_path):
     jobs = client.get("/v1/jobs", params={"connector": "wiki"}, headers=auth(keys, "bob")).json()["jobs"]
     assert [j["id"] for j in jobs] == [job_id]
     assert "buddy" in ask(client, keys, "bob", "What do new hires get on their first day?")["answer"]
+
+
+def test_pii_in_answers_is_redacted_when_configured(env):
+    client, keys, settings = env
+    doc = b"Questions about the pension plan go to Petra Jansen at petra.jansen@acme.example or +31 20 555 0199."
+    r = client.post("/v1/documents", files={"file": ("pension.txt", doc)}, headers=auth(keys, "admin"))
+    assert r.status_code == 201, r.text
+    question = "Who answers questions about the pension plan?"
+    try:
+        assert "petra.jansen@acme.example" in ask(client, keys, "bob", question)["answer"]  # off by default
+        settings.guards.redact_pii_in_answers = True
+        out = ask(client, keys, "bob", question)
+        assert "petra.jansen" not in out["answer"] and "555 0199" not in out["answer"] and "[email]" in out["answer"]
+        assert out["checks"]["pii"] == "redact" and any(f.startswith("pii:redact:") for f in out["flags"])
+    finally:
+        settings.guards.redact_pii_in_answers = False
+        client.delete(f"/v1/documents/{r.json()['doc_id']}", headers=auth(keys, "admin"))

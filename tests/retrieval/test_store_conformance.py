@@ -183,3 +183,39 @@ def test_edge_creates_payload_indexes_for_filtered_fields(tmp_path):
         assert set(INDEXED_FIELDS) <= set(store.shard.info().payload_schema)
     finally:
         store.close()
+
+
+def test_hybrid_reports_branch_scores_and_honours_fusion_settings(backend):
+    """Each fused hit carries the scores its branches gave it; RRF weights and DBSF change the fused order."""
+    store = backend()
+    store.upsert(
+        [
+            _point("dense-top", 0, "migration of words", seed=1),  # the query vector is _vec(1)
+            _point("bm25-top", 0, "zebra zebra migration", seed=7),  # second on dense, first on BM25
+        ]
+    )
+    common = dict(limit=2, dense=_vec(1), sparse=BM25.embed_query("zebra migration"), mode="hybrid")
+    hits = query(store, Filter(tenant="t1"), **common)
+    by_doc = {h.payload["doc_id"]: h.scores for h in hits}
+    assert by_doc["dense-top"]["dense"] == pytest.approx(1.0, abs=1e-4)
+    assert by_doc["dense-top"]["dense"] > by_doc["bm25-top"]["dense"]
+    assert by_doc["bm25-top"]["sparse"] > by_doc["dense-top"]["sparse"] > 0
+    assert all("fused" in s for s in by_doc.values())
+    dbsf = query(store, Filter(tenant="t1"), fusion="dbsf", **common)
+    assert {h.payload["doc_id"] for h in dbsf} == {"dense-top", "bm25-top"}
+    if isinstance(store, EdgeStore):  # qdrant-client's local mode ignores RRF weights; Edge and servers apply them
+        # Qdrant scores rank r as 1 / ((r + 1) / weight + k - 1): weights only bite when k is small
+        dense_first = query(store, Filter(tenant="t1"), weights=(10.0, 1.0), rrf_k=1, **common)
+        sparse_first = query(store, Filter(tenant="t1"), weights=(1.0, 10.0), rrf_k=1, **common)
+        assert dense_first[0].payload["doc_id"] == "dense-top" and sparse_first[0].payload["doc_id"] == "bm25-top"
+
+
+def test_exact_scores_for_given_points(backend):
+    store = backend()
+    store.upsert([_point("a", 0, "zebra", seed=1), _point("b", 0, "horse", seed=2)])
+    ids = [p.id for p in store.scroll(Filter(tenant="t1"))]
+    scores = store.score(ids, Filter(tenant="t1"), dense=_vec(1), sparse=BM25.embed_query("zebra"))
+    by_doc = {p.payload["doc_id"]: scores[p.id] for p in store.scroll(Filter(tenant="t1"))}
+    assert by_doc["a"]["dense"] == pytest.approx(1.0, abs=1e-4) and by_doc["a"]["sparse"] > 0
+    assert "sparse" not in by_doc["b"] and "dense" in by_doc["b"]
+    assert store.score(ids, Filter(tenant="t2"), dense=_vec(1)) == {}  # the filter still applies
