@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from citewise.settings import Settings
+from evals.common import free_port
 
 FIXTURES = Path(__file__).parent / "fixtures"
 DOCS = FIXTURES / "docs"
@@ -51,7 +52,6 @@ def postgres_server():
     """
     import os
     import shutil
-    import socket
     import subprocess
     import tempfile
 
@@ -63,9 +63,7 @@ def postgres_server():
         shutil.chown(root, "postgres")
         shutil.chown(sock, "postgres")
         as_user = ["runuser", "-u", "postgres", "--"]
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
+    port = free_port()
     run = lambda *cmd: subprocess.run([*as_user, *cmd], check=True, capture_output=True)  # noqa: E731
     run(_pg_bin("initdb"), "-D", str(data), "-U", "citewise", "--auth=trust", "-E", "UTF8")
     opts = f"-p {port} -k {sock} -c listen_addresses=127.0.0.1 -c fsync=off"
@@ -99,16 +97,13 @@ def db_url(request, tmp_path):
 def redis_url():
     """A real redis-server on a loopback port (make test installs it from Debian when missing)."""
     import shutil
-    import socket
     import subprocess
     import time
 
     binary = shutil.which("redis-server")
     if binary is None:
         raise RuntimeError("redis-server is missing: `make test` installs it (apt-get install redis-server)")
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
+    port = free_port()
     proc = subprocess.Popen(
         [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
         stdout=subprocess.DEVNULL,

@@ -7,7 +7,6 @@ clean-up), not answer quality.
 from __future__ import annotations
 
 import importlib.util
-import socket
 import subprocess
 import sys
 import time
@@ -19,6 +18,7 @@ from fastapi.testclient import TestClient
 
 from api.providers import OpenAIProvider, Prompt, Source
 from citewise.settings import LlmProfile, Settings
+from evals.common import free_port
 
 pytestmark = [pytest.mark.slow, pytest.mark.integration]
 
@@ -31,9 +31,7 @@ def _gguf() -> Path:
 
 @pytest.fixture(scope="module")
 def llama_server(tmp_path_factory):
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
+    port = free_port()
     log = (tmp_path_factory.mktemp("llama") / "server.log").open("wb")
     proc = subprocess.Popen(
         [sys.executable, "-m", "llama_cpp.server", "--model", str(_gguf()), "--port", str(port), "--n_ctx", "2048"],
