@@ -8,6 +8,7 @@ max sequence length (a final token-level cut guarantees it).
 
 from __future__ import annotations
 
+import re
 from functools import lru_cache
 from typing import Any
 
@@ -15,6 +16,7 @@ from citewise.models import Chunk, Element, ParsedDocument
 from citewise.settings import ChunkingSettings
 
 SPECIAL_TOKENS = 2  # [CLS] ... [SEP]
+_WHITESPACE = re.compile(r"\s*")
 SEPARATORS = ["\n\n", "\n", ". ", "? ", "! ", "; ", ", ", " ", ""]
 
 
@@ -38,7 +40,6 @@ class Chunker:
             chunk_overlap=min(self.settings.overlap_tokens, budget // 4),
             separators=SEPARATORS,
             keep_separator="end",
-            add_start_index=True,
             strip_whitespace=True,
         )
 
@@ -74,9 +75,8 @@ class Chunker:
             budget = self._budget(title, element, max_total)
             if n_tokens > budget:
                 flush()
-                for piece in self._splitter(budget).create_documents([element.text]):
-                    start = element.char_start + piece.metadata["start_index"]
-                    spans.append((start, start + len(piece.page_content), element))
+                for start, end in self._split(element.text, budget):
+                    spans.append((element.char_start + start, element.char_start + end, element))
                 continue
             if current:
                 head = current[-1][0]
@@ -89,6 +89,28 @@ class Chunker:
             current.append((element, n_tokens))
         flush()
         return self._to_chunks(parsed, spans, doc_id=doc_id, title=title, max_total=max_total)
+
+    def _split(self, text: str, budget: int) -> list[tuple[int, int]]:
+        """Pieces of an over-long element as (start, end) offsets in `text`.
+
+        Offsets are found here, not with the splitter's `add_start_index`: langchain subtracts the overlap
+        (in tokens) from a character offset, searches past the real start and returns -1, which put a third
+        of SciFact's text outside every chunk.
+        """
+        spans: list[tuple[int, int]] = []
+        prev_start, prev_end = -1, 0
+        for piece in self._splitter(budget).split_text(text):
+            # The piece starts after the previous one and no later than the previous end (plus the whitespace
+            # the splitter stripped); the latest such match keeps repeated text contiguous too.
+            limit = _WHITESPACE.match(text, prev_end).end()
+            start = text.rfind(piece, prev_start + 1, limit + len(piece))
+            if start < 0:
+                start = text.find(piece, prev_start + 1)
+            if start < 0:
+                raise ValueError(f"chunking lost its place in the text near offset {prev_end}")
+            spans.append((start, start + len(piece)))
+            prev_start, prev_end = start, start + len(piece)
+        return spans
 
     def _budget(self, title: str, element: Element, max_total: int) -> int:
         _, prefix_tokens = self._prefix_cached(title, tuple(element.section_path))

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import itertools
+
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -15,6 +17,14 @@ def _doc(blocks: list[Block], title: str = "Doc") -> ParsedDocument:
 
 def _count(tokenizer, text: str) -> int:
     return len(tokenizer(text)["input_ids"])  # with [CLS]/[SEP]
+
+
+def _uncovered(doc: ParsedDocument, chunks) -> str:
+    """Non-whitespace characters of the document that no chunk holds."""
+    covered = [False] * len(doc.text)
+    for c in chunks:
+        covered[c.char_start : c.char_end] = [True] * (c.char_end - c.char_start)
+    return "".join(ch for ch, hit in zip(doc.text, covered, strict=True) if not hit and not ch.isspace())
 
 
 def test_small_elements_are_packed_within_a_section(tokenizer):
@@ -44,6 +54,20 @@ def test_long_element_is_split_by_tokens_with_exact_spans(tokenizer):
         assert c.page == 3
         assert _count(tokenizer, c.embed_text) <= 128
     assert [c.index for c in chunks] == list(range(len(chunks)))
+    assert _uncovered(doc, chunks) == ""
+
+
+def test_split_element_keeps_all_of_its_text_and_overlaps(tokenizer):
+    """Distinct sentences (no repeats to find by luck): every character lands in a chunk, in order."""
+    text = " ".join(f"Finding {i} concerns protein {i * 7} in tissue sample {i * 13}." for i in range(120))
+    doc = _doc([Block("text", text)])
+    chunks = Chunker(tokenizer, ChunkingSettings(max_tokens=96, overlap_tokens=24)).run(doc, doc_id="d")
+    assert len(chunks) > 5
+    assert _uncovered(doc, chunks) == ""
+    starts = [c.char_start for c in chunks]
+    assert starts == sorted(starts) and starts[0] == 0
+    assert all(b.char_start < a.char_end for a, b in itertools.pairwise(chunks)), "neighbours overlap"
+    assert all(c.text.strip() for c in chunks)
 
 
 def test_long_title_prefix_is_capped(tokenizer):
@@ -72,3 +96,4 @@ def test_never_over_the_model_limit_and_spans_map_back(tokenizer, paragraphs, ti
     for c in chunks:
         assert _count(tokenizer, c.embed_text) <= max_tokens
         assert doc.text[c.char_start : c.char_end] == c.text
+        assert 0 <= c.char_start < c.char_end <= len(doc.text)
