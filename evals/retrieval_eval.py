@@ -37,10 +37,12 @@ def parse_config(config: str) -> dict:
 
 
 def collection_for(data: BeirDataset, settings: Settings) -> str:
+    from ingest.pipeline import PIPELINE_VERSION
     from retrieval.encoders.dense import load_dense_encoder
 
     model_id = load_dense_encoder(settings.embedding).model_id  # cheap: names the model, loads nothing
-    fp = json.dumps([model_id, settings.chunking.model_dump(), settings.sparse.model_dump()], sort_keys=True)
+    config = [PIPELINE_VERSION, model_id, settings.chunking.model_dump(), settings.sparse.model_dump()]
+    fp = json.dumps(config, sort_keys=True)
     return f"beir-{data.name}-{hashlib.sha256(fp.encode()).hexdigest()[:8]}"
 
 

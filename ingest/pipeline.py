@@ -34,7 +34,7 @@ from retrieval.stores import Filter, Point, VectorStore
 
 log = logging.getLogger(__name__)
 
-PIPELINE_VERSION = "1"  # bump when parsing/chunking output changes: every document is re-indexed
+PIPELINE_VERSION = "2"  # bump when parsing/chunking output changes: every document is re-indexed
 UPSERT_BATCH = 256
 
 
