@@ -172,19 +172,19 @@ def search(
 
 @models_app.command("prepare")
 def models_prepare() -> None:
-    """Check the embedding model and build the ONNX int8 fast path (done by `make install`)."""
+    """Check the embedding model and build the OpenVINO int8 fast path (done by `make install`)."""
     from retrieval.encoders.dense import load_dense_encoder
     from retrieval.encoders.model_files import resolve_model_dir
-    from retrieval.encoders.onnx_export import onnx_model_path
+    from retrieval.encoders.openvino_export import openvino_model_path
 
     settings = Settings()
     try:
         model_dir = resolve_model_dir(settings.embedding)
-        path = onnx_model_path(model_dir, settings.embedding.cache_dir)
+        path = openvino_model_path(model_dir, settings.embedding.cache_dir)
         load_dense_encoder(settings.embedding).embed_query("ready")
     except CitewiseError as exc:
         _fail(str(exc))
-    typer.echo(f"model: {model_dir}\nonnx int8: {path}")
+    typer.echo(f"model: {model_dir}\nopenvino int8: {path}")
 
 
 @bench_app.command("ingest")

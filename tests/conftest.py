@@ -1,4 +1,4 @@
-"""Shared fixtures. Heavy things (tokenizer, ONNX encoder) load once per test session."""
+"""Shared fixtures. Heavy things (tokenizer, OpenVINO encoder) load once per test session."""
 
 from __future__ import annotations
 
@@ -27,9 +27,9 @@ def tokenizer():
 
 @pytest.fixture(scope="session")
 def encoder():
-    from retrieval.encoders.dense import OnnxEncoder
+    from retrieval.encoders.dense import OpenVinoEncoder
 
-    enc = OnnxEncoder(Settings().embedding)
+    enc = OpenVinoEncoder(Settings().embedding)
     enc.embed_query("warm up")
     return enc
 

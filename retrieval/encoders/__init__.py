@@ -1,4 +1,4 @@
-"""Dense (all-MiniLM-L6-v2: ONNX int8 fast path or sentence-transformers) and BM25 sparse encoders."""
+"""Dense (all-MiniLM-L6-v2: OpenVINO int8 fast path or sentence-transformers) and BM25 sparse encoders."""
 
 from retrieval.encoders.dense import DenseEncoder, load_dense_encoder
 from retrieval.encoders.model_files import load_tokenizer, resolve_model_dir

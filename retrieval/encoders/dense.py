@@ -1,4 +1,4 @@
-"""Dense encoders behind one Protocol: the ONNX int8 fast path and the sentence-transformers reference.
+"""Dense encoders behind one Protocol: the OpenVINO int8 fast path and the sentence-transformers reference.
 
 Both produce L2-normalised mean-pooled all-MiniLM-L6-v2 vectors; heavy models load on first use.
 """
@@ -6,8 +6,10 @@ Both produce L2-normalised mean-pooled all-MiniLM-L6-v2 vectors; heavy models lo
 from __future__ import annotations
 
 import os
+import threading
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Protocol, runtime_checkable
+from typing import Any, Literal, Protocol, runtime_checkable
 
 import numpy as np
 
@@ -36,61 +38,99 @@ def _model_dim(model_dir: Path) -> int:
     return int(json.loads((model_dir / "config.json").read_text())["hidden_size"])
 
 
-class OnnxEncoder:
-    """onnxruntime on an int8 export; ~2.5-3x sentence-transformers on 2 CPU cores."""
+class OpenVinoEncoder:
+    """OpenVINO on int8 weights with dynamic int8 activations: ~3.5x sentence-transformers on 2 CPU cores.
+
+    Documents go through a throughput-compiled model (one inference stream per core, batches in flight on
+    all of them); queries through a latency-compiled one (all cores on one short input). Each is compiled
+    on first use, so the API process never pays for the document model and a worker never for the query one.
+    """
+
+    DYNAMIC_QUANT_GROUP = 128  # measured: 32-64 slower, 384 loses accuracy (cosine min 0.995)
 
     def __init__(self, settings: EmbeddingSettings) -> None:
         self.settings = settings
         self.model_dir = resolve_model_dir(settings)
-        self.model_id = f"{self.model_dir.name}:onnx-int8:{settings.max_seq_length}"
+        self.model_id = f"{self.model_dir.name}:openvino-int8:{settings.max_seq_length}"
         self.dim = _model_dim(self.model_dir)
-        self._session = None
-        self._tokenizer = None
+        self._compiled: dict[str, Any] = {}
+        self._tokenizer: Any = None
+        self._lock = threading.Lock()
+        self._local = threading.local()
 
-    def _load(self) -> None:
-        import onnxruntime as ort
-        from tokenizers import Tokenizer
+    def _model(self, hint: Literal["THROUGHPUT", "LATENCY"]) -> Any:
+        with self._lock:
+            if hint not in self._compiled:
+                import openvino as ov
+                from tokenizers import Tokenizer
 
-        from retrieval.encoders.onnx_export import onnx_model_path
+                from retrieval.encoders.openvino_export import openvino_model_path
 
-        path = onnx_model_path(self.model_dir, self.settings.cache_dir)
-        options = ort.SessionOptions()
-        options.intra_op_num_threads = _threads(self.settings)
-        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-        self._session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
-        self._input_names = {i.name for i in self._session.get_inputs()}
-        tokenizer = Tokenizer.from_file(str(self.model_dir / "tokenizer.json"))
-        tokenizer.no_padding()  # the shipped tokenizer.json pads to 128; we pad per batch ourselves
-        tokenizer.enable_truncation(self.settings.max_seq_length)
-        self._tokenizer = tokenizer
+                core = ov.Core()
+                bf16 = "BF16" in core.get_property("CPU", "OPTIMIZATION_CAPABILITIES")
+                config = {
+                    "PERFORMANCE_HINT": hint,
+                    "INFERENCE_NUM_THREADS": _threads(self.settings),
+                    "INFERENCE_PRECISION_HINT": "bf16" if bf16 else "f32",
+                    "DYNAMIC_QUANTIZATION_GROUP_SIZE": self.DYNAMIC_QUANT_GROUP,
+                }
+                path = openvino_model_path(self.model_dir, self.settings.cache_dir)
+                self._compiled[hint] = core.compile_model(str(path), "CPU", config)
+                if self._tokenizer is None:
+                    tokenizer = Tokenizer.from_file(str(self.model_dir / "tokenizer.json"))
+                    tokenizer.no_padding()  # the shipped tokenizer.json pads to 128; batches are padded here
+                    tokenizer.enable_truncation(self.settings.max_seq_length)
+                    self._tokenizer = tokenizer
+            return self._compiled[hint]
 
-    def embed_documents(self, texts: list[str]) -> np.ndarray:
-        if self._session is None:
-            self._load()
-        out = np.zeros((len(texts), self.dim), dtype=np.float32)
-        if not texts:
-            return out
+    def _batches(self, texts: list[str]) -> Iterator[tuple[np.ndarray, dict[str, np.ndarray]]]:
+        """Row indices and model inputs, length-sorted so a batch carries little padding."""
         encodings = self._tokenizer.encode_batch(texts)
         lengths = np.array([len(e.ids) for e in encodings])
-        order = np.argsort(lengths, kind="stable")  # similar lengths together: little padding
-        bs = self.settings.batch_size
-        for start in range(0, len(texts), bs):
-            idx = order[start : start + bs]
-            width = int(lengths[idx].max())
-            ids = np.zeros((len(idx), width), dtype=np.int64)
+        order = np.argsort(lengths, kind="stable")
+        for start in range(0, len(texts), self.settings.batch_size):
+            idx = order[start : start + self.settings.batch_size]
+            ids = np.zeros((len(idx), int(lengths[idx].max())), dtype=np.int64)
             mask = np.zeros_like(ids)
             for row, j in enumerate(idx):
                 ids[row, : lengths[j]] = encodings[j].ids
                 mask[row, : lengths[j]] = 1
-            feed = {"input_ids": ids, "attention_mask": mask, "token_type_ids": np.zeros_like(ids)}
-            hidden = self._session.run(None, {k: v for k, v in feed.items() if k in self._input_names})[0]
-            summed = (hidden * mask[..., None]).sum(axis=1)
-            vectors = summed / np.maximum(mask.sum(axis=1, keepdims=True), 1)
-            out[idx] = vectors / np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12)
+            yield idx, {"input_ids": ids, "attention_mask": mask, "token_type_ids": np.zeros_like(ids)}
+
+    @staticmethod
+    def _pool(hidden: np.ndarray, mask: np.ndarray) -> np.ndarray:
+        """Mean over real tokens, then L2-normalised (what sentence-transformers does for this model)."""
+        summed = (hidden * mask[..., None]).sum(axis=1)
+        vectors = summed / np.maximum(mask.sum(axis=1, keepdims=True), 1)
+        return vectors / np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12)
+
+    def embed_documents(self, texts: list[str]) -> np.ndarray:
+        import openvino as ov
+
+        out = np.zeros((len(texts), self.dim), dtype=np.float32)
+        if not texts:
+            return out
+        model = self._model("THROUGHPUT")
+        queue = ov.AsyncInferQueue(model, int(model.get_property("OPTIMAL_NUMBER_OF_INFER_REQUESTS")))
+
+        def done(request: Any, idx: np.ndarray) -> None:  # runs on OpenVINO's thread; rows are disjoint
+            out[idx] = self._pool(request.get_output_tensor(0).data, request.get_tensor("attention_mask").data)
+
+        queue.set_callback(done)
+        for idx, inputs in self._batches(texts):
+            queue.start_async(inputs, idx)
+        queue.wait_all()
         return out
 
     def embed_query(self, text: str) -> np.ndarray:
-        return self.embed_documents([text])[0]
+        # One infer request per thread: the API embeds queries from several threads, and a request (like
+        # CompiledModel.__call__, which reuses one) must not run two inferences at once.
+        request = getattr(self._local, "query_request", None)
+        if request is None:
+            request = self._local.query_request = self._model("LATENCY").create_infer_request()
+        ((_, inputs),) = self._batches([text])
+        request.infer(inputs)
+        return self._pool(request.get_output_tensor(0).data, inputs["attention_mask"])[0]
 
 
 class TorchEncoder:
@@ -125,8 +165,8 @@ class TorchEncoder:
 
 def load_dense_encoder(settings: EmbeddingSettings, backend: str | None = None) -> DenseEncoder:
     backend = backend or settings.backend
-    if backend == "onnx":
-        return OnnxEncoder(settings)
+    if backend == "openvino":
+        return OpenVinoEncoder(settings)
     if backend == "torch":
         return TorchEncoder(settings)
-    raise ConfigError(f"unknown embedding backend {backend!r}; use onnx or torch")
+    raise ConfigError(f"unknown embedding backend {backend!r}; use openvino or torch")

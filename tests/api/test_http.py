@@ -1,4 +1,4 @@
-"""The HTTP API end to end: real app, real index (Qdrant Edge), real ONNX encoder, SQLite metadata."""
+"""The HTTP API end to end: real app, real index (Qdrant Edge), real OpenVINO encoder, SQLite metadata."""
 
 from __future__ import annotations
 

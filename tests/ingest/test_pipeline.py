@@ -1,4 +1,4 @@
-"""Incremental sync end to end on the real stack (parsers, ONNX encoder, Qdrant Edge, SQLite)."""
+"""Incremental sync end to end on the real stack (parsers, OpenVINO encoder, Qdrant Edge, SQLite)."""
 
 from __future__ import annotations
 

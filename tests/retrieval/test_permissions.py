@@ -1,6 +1,6 @@
 """No leaks: whatever the tenants, ACLs, query, mode, reranker and filters, a principal sees only its points.
 
-Property-based over both backends. The dense encoder here is a hashing double (the real ONNX path is
+Property-based over both backends. The dense encoder here is a hashing double (the real OpenVINO path is
 covered in test_retriever.py); the store, filters, fusion, rerank and shaping code are the real ones.
 """
 

@@ -1,4 +1,4 @@
-"""The retriever on the real stack: ONNX encoder, BM25, Qdrant Edge, ingest pipeline."""
+"""The retriever on the real stack: OpenVINO encoder, BM25, Qdrant Edge, ingest pipeline."""
 
 from __future__ import annotations
 

@@ -1,9 +1,11 @@
-"""Export the transformer to ONNX and quantise it to int8, once, into the model cache.
+"""Build the fast path once, into the model cache: OpenVINO IR with int8 weights.
 
-Per-channel int8 weights on MatMul only: measured cosine to the fp32 sentence-transformers vectors
->= 0.99 on SciFact passages (per-tensor int8 drops to ~0.88 on some passages). Export uses
-`torch.onnx.export` + `onnxruntime.quantization.quantize_dynamic`, not optimum (which would
-downgrade transformers and sentence-transformers).
+Recipe (measured on SciFact chunks, 2 cores, against sentence-transformers on torch):
+`torch.onnx.export` -> `openvino.read_model` -> `nncf.compress_weights(INT8_SYM)`. At run time the CPU plugin
+quantises activations dynamically per group of 128 (see `dense.py`), so no calibration data is involved and
+accuracy does not depend on the domain: cosine min 0.998, mean 0.999. Static int8 (nncf.quantize) ran ~20%
+faster but fell to 0.97-0.98 on passages unlike its calibration set, and onnxruntime's dynamic int8
+was 20% slower with min 0.985.
 """
 
 from __future__ import annotations
@@ -19,14 +21,14 @@ from filelock import FileLock
 
 log = logging.getLogger(__name__)
 
-EXPORT_VERSION = "1"  # bump when the export recipe changes
+EXPORT_VERSION = "2"  # bump when the export recipe changes
 INPUTS = ("input_ids", "attention_mask", "token_type_ids")
 
 
 def _fingerprint(model_dir: Path) -> str:
-    import onnxruntime
+    import openvino
 
-    h = hashlib.sha256(f"{EXPORT_VERSION}|{onnxruntime.__version__}|{model_dir}".encode())
+    h = hashlib.sha256(f"{EXPORT_VERSION}|{openvino.__version__}|{model_dir}".encode())
     for name in ("config.json", "model.safetensors", "pytorch_model.bin"):
         f = model_dir / name
         if f.is_file():
@@ -35,24 +37,25 @@ def _fingerprint(model_dir: Path) -> str:
     return h.hexdigest()[:16]
 
 
-def onnx_model_path(model_dir: Path, cache_dir: Path) -> Path:
-    """Return the int8 ONNX file for `model_dir`, exporting it on first use (~5 s)."""
-    target_dir = Path(cache_dir) / "onnx" / f"{model_dir.name}-{_fingerprint(model_dir)}"
-    target = target_dir / "model-int8.onnx"
-    if target.is_file():
+def openvino_model_path(model_dir: Path, cache_dir: Path) -> Path:
+    """Return the int8 OpenVINO IR (`.xml`, weights beside it) for `model_dir`, building it on first use (~10 s)."""
+    target_dir = Path(cache_dir) / "openvino" / f"{model_dir.name}-{_fingerprint(model_dir)}"
+    target = target_dir / "model-int8.xml"
+    if target.is_file() and target.with_suffix(".bin").is_file():
         return target
     target_dir.mkdir(parents=True, exist_ok=True)
     with FileLock(str(target_dir / ".lock")):
-        if target.is_file():
+        if target.is_file() and target.with_suffix(".bin").is_file():
             return target
-        log.info("exporting %s to ONNX int8 in %s (one time)", model_dir, target_dir)
+        log.info("building the OpenVINO int8 model for %s in %s (one time)", model_dir, target_dir)
         _export(model_dir, target)
     return target
 
 
 def _export(model_dir: Path, target: Path) -> None:
+    import nncf
+    import openvino as ov
     import torch
-    from onnxruntime.quantization import QuantType, quantize_dynamic
     from transformers import AutoModel, AutoTokenizer
 
     model = AutoModel.from_pretrained(str(model_dir), attn_implementation="eager").eval()
@@ -70,7 +73,6 @@ def _export(model_dir: Path, target: Path) -> None:
     sample = tokenizer(["a short example", "a somewhat longer example sentence"], padding=True, return_tensors="pt")
     with tempfile.TemporaryDirectory(dir=target.parent) as tmp:
         fp32 = Path(tmp) / "model.onnx"
-        int8 = Path(tmp) / "model-int8.onnx"
         axes = {name: {0: "batch", 1: "sequence"} for name in (*INPUTS, "last_hidden_state")}
         with torch.no_grad():
             torch.onnx.export(
@@ -83,8 +85,9 @@ def _export(model_dir: Path, target: Path) -> None:
                 opset_version=17,
                 dynamo=False,
             )
-        quantize_dynamic(
-            str(fp32), str(int8), weight_type=QuantType.QInt8, per_channel=True, op_types_to_quantize=["MatMul"]
-        )
-        (target.parent / "export.json").write_text(json.dumps({"source": str(model_dir), "recipe": EXPORT_VERSION}))
-        os.replace(int8, target)
+        compressed = nncf.compress_weights(ov.Core().read_model(str(fp32)), mode=nncf.CompressWeightsMode.INT8_SYM)
+        staged = Path(tmp) / target.name
+        ov.save_model(compressed, str(staged), compress_to_fp16=False)
+        os.replace(staged.with_suffix(".bin"), target.with_suffix(".bin"))
+        os.replace(staged, target)  # the .xml last: its presence means the pair is complete
+    (target.parent / "export.json").write_text(json.dumps({"source": str(model_dir), "recipe": EXPORT_VERSION}))
