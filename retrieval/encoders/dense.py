@@ -47,6 +47,9 @@ class OpenVinoEncoder:
     """
 
     DYNAMIC_QUANT_GROUP = 128  # measured: 32-64 slower, 384 loses accuracy (cosine min 0.995)
+    # Batch widths rounded up to a multiple of 16: the CPU plugin keeps kernels per input shape, and exact
+    # widths grew the process by ~500 MB over SciFact (1.17 GB vs 0.63 GB peak) for no speed gain.
+    WIDTH_STEP = 16
 
     def __init__(self, settings: EmbeddingSettings) -> None:
         self.settings = settings
@@ -84,13 +87,15 @@ class OpenVinoEncoder:
             return self._compiled[hint]
 
     def _batches(self, texts: list[str]) -> Iterator[tuple[np.ndarray, dict[str, np.ndarray]]]:
-        """Row indices and model inputs, length-sorted so a batch carries little padding."""
+        """Row indices and model inputs, length-sorted so a batch carries little padding (masked out)."""
         encodings = self._tokenizer.encode_batch(texts)
         lengths = np.array([len(e.ids) for e in encodings])
         order = np.argsort(lengths, kind="stable")
         for start in range(0, len(texts), self.settings.batch_size):
             idx = order[start : start + self.settings.batch_size]
-            ids = np.zeros((len(idx), int(lengths[idx].max())), dtype=np.int64)
+            longest = int(lengths[idx].max())
+            width = min(-(-longest // self.WIDTH_STEP) * self.WIDTH_STEP, max(longest, self.settings.max_seq_length))
+            ids = np.zeros((len(idx), width), dtype=np.int64)
             mask = np.zeros_like(ids)
             for row, j in enumerate(idx):
                 ids[row, : lengths[j]] = encodings[j].ids
