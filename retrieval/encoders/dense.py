@@ -8,6 +8,7 @@ from __future__ import annotations
 import os
 import threading
 from collections.abc import Iterator
+from functools import cached_property
 from pathlib import Path
 from typing import Any, Literal, Protocol, runtime_checkable
 
@@ -57,7 +58,6 @@ class OpenVinoEncoder:
         self.model_id = f"{self.model_dir.name}:openvino-int8:{settings.max_seq_length}"
         self.dim = _model_dim(self.model_dir)
         self._compiled: dict[str, Any] = {}
-        self._tokenizer: Any = None
         self._lock = threading.Lock()
         self._local = threading.local()
 
@@ -65,7 +65,6 @@ class OpenVinoEncoder:
         with self._lock:
             if hint not in self._compiled:
                 import openvino as ov
-                from tokenizers import Tokenizer
 
                 from retrieval.encoders.openvino_export import openvino_model_path
 
@@ -79,12 +78,16 @@ class OpenVinoEncoder:
                 }
                 path = openvino_model_path(self.model_dir, self.settings.cache_dir)
                 self._compiled[hint] = core.compile_model(str(path), "CPU", config)
-                if self._tokenizer is None:
-                    tokenizer = Tokenizer.from_file(str(self.model_dir / "tokenizer.json"))
-                    tokenizer.no_padding()  # the shipped tokenizer.json pads to 128; batches are padded here
-                    tokenizer.enable_truncation(self.settings.max_seq_length)
-                    self._tokenizer = tokenizer
             return self._compiled[hint]
+
+    @cached_property
+    def _tokenizer(self) -> Any:
+        from tokenizers import Tokenizer
+
+        tokenizer = Tokenizer.from_file(str(self.model_dir / "tokenizer.json"))
+        tokenizer.no_padding()  # the shipped tokenizer.json pads to 128; batches are padded here
+        tokenizer.enable_truncation(self.settings.max_seq_length)
+        return tokenizer
 
     def _batches(self, texts: list[str]) -> Iterator[tuple[np.ndarray, dict[str, np.ndarray]]]:
         """Row indices and model inputs, length-sorted so a batch carries little padding (masked out)."""
