@@ -335,6 +335,9 @@ def bench_chat(
     typer.echo(json.dumps(result, indent=None if as_json else 2))
 
 
+TenantOpt = Annotated[str | None, typer.Option(help="the connector's tenant (names repeat across tenants)")]
+
+
 def _job_store():  # noqa: ANN202
     from citewise.db import init_db
     from ingest.jobs import JobStore
@@ -354,7 +357,7 @@ def _parse_config(pairs: list[str]) -> dict:
 
 @connectors_app.command("add")
 def connectors_add(
-    name: Annotated[str, typer.Argument(help="a unique name")],
+    name: Annotated[str, typer.Argument(help="a name unique within the tenant")],
     type_: Annotated[str, typer.Option("--type", help="connector type, e.g. filesystem or jsonl")],
     config: Annotated[list[str] | None, typer.Option("--config", help="key=value, e.g. path=/srv/docs")] = None,
     tenant: Annotated[str, typer.Option()] = "default",
@@ -385,16 +388,21 @@ def connectors_list(as_json: Annotated[bool, typer.Option("--json")] = False) ->
 
 
 @connectors_app.command("remove")
-def connectors_remove(name: Annotated[str, typer.Argument()]) -> None:
+def connectors_remove(name: Annotated[str, typer.Argument(help="name or id")], tenant: TenantOpt = None) -> None:
     """Forget a connector and its jobs (its documents stay in the index until deleted)."""
-    if not _job_store().remove_connector(name):
+    try:
+        removed = _job_store().remove_connector(name, tenant)
+    except CitewiseError as exc:
+        _fail(str(exc))
+    if not removed:
         _fail(f"no connector named {name!r}")
     typer.echo(f"removed {name}")
 
 
 @connectors_app.command("sync")
 def connectors_sync(
-    name: Annotated[str, typer.Argument()],
+    name: Annotated[str, typer.Argument(help="name or id")],
+    tenant: TenantOpt = None,
     wait: Annotated[bool, typer.Option("--wait", help="return when the job ends")] = False,
     as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
@@ -405,7 +413,10 @@ def connectors_sync(
 
     settings = Settings()
     store = _job_store()
-    connector = store.connector(name)
+    try:
+        connector = store.connector(name, tenant)
+    except CitewiseError as exc:
+        _fail(str(exc))
     if connector is None:
         _fail(f"no connector named {name!r}")
     runner = make_runner(settings)
@@ -430,17 +441,21 @@ def connectors_sync(
 @app.command()
 def jobs(
     connector: Annotated[str | None, typer.Option(help="only this connector's jobs")] = None,
+    tenant: TenantOpt = None,
     as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
     """Recent sync jobs with their progress and errors."""
     store = _job_store()
     cid = None
     if connector:
-        found = store.connector(connector)
+        try:
+            found = store.connector(connector, tenant)
+        except CitewiseError as exc:
+            _fail(str(exc))
         if found is None:
             _fail(f"no connector named {connector!r}")
         cid = found.id
-    rows = store.jobs(cid)
+    rows = store.jobs(cid, tenant=tenant)
     if as_json:
         typer.echo(json.dumps([j.model_dump(mode="json") for j in rows]))
         return

@@ -16,8 +16,8 @@ from datetime import datetime
 from typing import Any
 
 from pydantic import BaseModel
-from sqlalchemy import ForeignKey, Integer, String, Text, select
-from sqlalchemy.orm import Mapped, mapped_column, sessionmaker
+from sqlalchemy import ForeignKey, Integer, String, Text, UniqueConstraint, select
+from sqlalchemy.orm import Mapped, Session, mapped_column, sessionmaker
 
 from citewise.db import Base, init_db, timestamp, utcnow
 from citewise.errors import CitewiseError, ConfigError
@@ -26,9 +26,10 @@ from citewise.settings import Settings
 
 class ConnectorRow(Base):
     __tablename__ = "connectors"
+    __table_args__ = (UniqueConstraint("tenant", "name", name="uq_connectors_tenant_name"),)
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
-    name: Mapped[str] = mapped_column(String(200), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
     tenant: Mapped[str] = mapped_column(String(200), index=True)
     type: Mapped[str] = mapped_column(String(100))
     config: Mapped[str] = mapped_column(Text)
@@ -99,7 +100,8 @@ class JobStore:
                 f"unknown connector type {type_!r}; available: {', '.join(sorted(available_connectors()))}"
             )
         with self.sessions.begin() as s:
-            if s.scalar(select(ConnectorRow).where(ConnectorRow.name == name)) is not None:
+            taken = select(ConnectorRow).where(ConnectorRow.name == name, ConnectorRow.tenant == tenant)
+            if s.scalar(taken) is not None:
                 raise ConfigError(f"a connector named {name!r} exists already")
             row = ConnectorRow(
                 id=str(uuid.uuid4()), name=name, tenant=tenant, type=type_, config=json.dumps(config),
@@ -109,11 +111,10 @@ class JobStore:
             return _connector_info(row)
 
     def connector(self, ref: str, tenant: str | None = None) -> ConnectorInfo | None:
+        """By id or by name; `tenant` limits the search to one tenant (the API always passes the caller's)."""
         with self.sessions() as s:
-            row = s.get(ConnectorRow, ref) or s.scalar(select(ConnectorRow).where(ConnectorRow.name == ref))
-            if row is None or (tenant is not None and row.tenant != tenant):
-                return None
-            return _connector_info(row)
+            row = _find(s, ref, tenant)
+            return _connector_info(row) if row is not None else None
 
     def connectors(self, tenant: str | None = None) -> list[ConnectorInfo]:
         with self.sessions() as s:
@@ -122,9 +123,9 @@ class JobStore:
                 q = q.where(ConnectorRow.tenant == tenant)
             return [_connector_info(r) for r in s.scalars(q)]
 
-    def remove_connector(self, ref: str) -> bool:
+    def remove_connector(self, ref: str, tenant: str | None = None) -> bool:
         with self.sessions.begin() as s:
-            row = s.get(ConnectorRow, ref) or s.scalar(select(ConnectorRow).where(ConnectorRow.name == ref))
+            row = _find(s, ref, tenant)
             if row is None:
                 return False
             for job in s.scalars(select(JobRow).where(JobRow.connector_id == row.id)):
@@ -167,6 +168,17 @@ class JobStore:
             return s.scalar(
                 select(JobRow.created_at).where(JobRow.connector_id == connector_id).order_by(JobRow.created_at.desc())
             )
+
+
+def _find(s: Session, ref: str, tenant: str | None) -> ConnectorRow | None:
+    row = s.get(ConnectorRow, ref)
+    if row is None:
+        q = select(ConnectorRow).where(ConnectorRow.name == ref)
+        rows = list(s.scalars(q if tenant is None else q.where(ConnectorRow.tenant == tenant)))
+        if len(rows) > 1:
+            raise ConfigError(f"{len(rows)} tenants have a connector named {ref!r}: give its id or the tenant")
+        row = rows[0] if rows else None
+    return row if row is not None and (tenant is None or row.tenant == tenant) else None
 
 
 def _connector_info(row: ConnectorRow) -> ConnectorInfo:

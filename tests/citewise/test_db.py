@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 from sqlalchemy import create_engine, inspect
 
 from citewise.db import init_db, migrate
@@ -26,6 +27,38 @@ def test_migrations_up_from_empty_and_down_again(db_url):
     assert not TABLES & set(inspect(create_engine(db_url)).get_table_names())
     migrate(db_url)  # and up again
     assert TABLES <= set(inspect(create_engine(db_url)).get_table_names())
+    uniques = [u["column_names"] for u in inspect(create_engine(db_url)).get_unique_constraints("connectors")]
+    assert uniques == [["tenant", "name"]], uniques
+
+
+def test_connector_names_become_unique_per_tenant_on_upgrade(db_url):
+    """0001 made names unique across tenants; 0002 keeps the rows and makes them unique per tenant."""
+    from alembic import command
+    from alembic.config import Config
+    from sqlalchemy import text
+    from sqlalchemy.exc import IntegrityError
+
+    from citewise.db import MIGRATIONS, get_engine
+
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS))
+    engine = get_engine(db_url)
+    insert = text(
+        "INSERT INTO connectors (id, name, tenant, type, config, acl, created_at) "
+        "VALUES (:id, 'wiki', :tenant, 'filesystem', '{}', '[]', CURRENT_TIMESTAMP)"
+    )
+    with engine.begin() as conn:
+        cfg.attributes["connection"] = conn
+        command.upgrade(cfg, "0001")
+        conn.execute(insert, {"id": "c1", "tenant": "acme"})
+    with pytest.raises(IntegrityError), engine.begin() as conn:  # 0001: taken for every tenant
+        conn.execute(insert, {"id": "c2", "tenant": "globex"})
+    migrate(db_url)
+    with engine.begin() as conn:
+        conn.execute(insert, {"id": "c2", "tenant": "globex"})
+        assert conn.execute(text("SELECT count(*) FROM connectors")).scalar() == 2
+    with pytest.raises(IntegrityError), engine.begin() as conn:  # still one 'wiki' per tenant
+        conn.execute(insert, {"id": "c3", "tenant": "acme"})
 
 
 def test_sync_state_keys_sessions_and_cache_round_trip(db_url):
@@ -75,4 +108,4 @@ def test_a_database_from_before_migrations_is_adopted(tmp_path):
     migrate(url)
     with engine.connect() as conn:
         assert conn.execute(text("SELECT doc_id FROM documents")).scalar() == "d1"
-        assert conn.execute(text("SELECT version_num FROM alembic_version")).scalar() == "0001"
+        assert conn.execute(text("SELECT version_num FROM alembic_version")).scalar() == "0002"

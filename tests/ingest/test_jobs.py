@@ -67,6 +67,15 @@ def test_connector_validation_and_schedules(settings, tmp_path):
     store.add_connector("manual", "filesystem", {"path": str(tmp_path)}, tenant="t", acl=[], interval_s=None)
     with pytest.raises(ConfigError, match="exists already"):
         store.add_connector("every", "filesystem", {"path": str(tmp_path)}, tenant="t", acl=[], interval_s=None)
+    # names are per tenant: another tenant may use the same one, and cannot see or remove the first
+    other = store.add_connector("every", "filesystem", {"path": str(tmp_path)}, tenant="u", acl=[], interval_s=None)
+    assert store.connector("every", tenant="u").id == other.id
+    assert store.connector("every", tenant="t").id != other.id
+    assert store.connector(other.id, tenant="t") is None
+    with pytest.raises(ConfigError, match="2 tenants have a connector named 'every'"):
+        store.connector("every")
+    assert not store.remove_connector("every", tenant="v")
+    assert store.remove_connector("every", tenant="u") and store.connector("every").tenant == "t"
 
     class Recorder:
         backend = "test"
