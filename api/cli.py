@@ -27,6 +27,14 @@ eval_app = typer.Typer(no_args_is_help=True, help="Retrieval and answer evaluati
 app.add_typer(eval_app, name="eval")
 
 
+# Options shared by the commands that run over a BEIR dataset.
+BeirArg = Annotated[Path, typer.Argument(help="a BEIR folder: corpus.jsonl, queries.jsonl, qrels/SPLIT.tsv")]
+SplitOpt = Annotated[str, typer.Option(help="qrels split")]
+LimitOpt = Annotated[int | None, typer.Option(min=1, help="first N queries only")]
+# Connector names are unique per tenant; the CLI (a local admin) names the tenant when a name repeats.
+TenantOpt = Annotated[str | None, typer.Option(help="the connector's tenant (names repeat across tenants)")]
+
+
 def _fail(message: str, code: int = 2) -> None:
     typer.echo(f"error: {message}", err=True)
     raise typer.Exit(code)
@@ -281,12 +289,12 @@ def keys_local() -> None:
 
 @bench_app.command("query")
 def bench_query(
-    dataset: Annotated[Path, typer.Argument(help="a BEIR folder: corpus.jsonl, queries.jsonl, qrels/SPLIT.tsv")],
-    split: Annotated[str, typer.Option(help="qrels split")] = "test",
+    dataset: BeirArg,
+    split: SplitOpt = "test",
     configs: Annotated[
         str, typer.Option(help="comma-separated MODE[:FUSION][+RERANKER], e.g. dense,sparse,hybrid:rrf+fusion")
     ] = "",
-    limit: Annotated[int | None, typer.Option(min=1, help="first N queries only")] = None,
+    limit: LimitOpt = None,
     as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
     """Retrieval quality (ranx) and per-stage latency p50/p95 per configuration, in one run."""
@@ -322,7 +330,7 @@ def bench_jobs(
 def bench_chat(
     dataset: Annotated[Path, typer.Argument(help="a BEIR folder; its queries are asked through /v1/chat")],
     split: Annotated[str, typer.Option(help="qrels split (selects the queries)")] = "test",
-    limit: Annotated[int | None, typer.Option(min=1, help="first N queries only")] = None,
+    limit: LimitOpt = None,
     as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
     """/v1/chat latency with the extractive provider, its overhead on retrieval, per-step times, server RSS."""
@@ -333,9 +341,6 @@ def bench_chat(
     except (CitewiseError, RuntimeError) as exc:
         _fail(str(exc))
     typer.echo(json.dumps(result, indent=None if as_json else 2))
-
-
-TenantOpt = Annotated[str | None, typer.Option(help="the connector's tenant (names repeat across tenants)")]
 
 
 def _job_store():  # noqa: ANN202
@@ -479,12 +484,12 @@ def worker(
 
 @eval_app.command("retrieval")
 def eval_retrieval(
-    dataset: Annotated[Path, typer.Argument(help="a BEIR folder: corpus.jsonl, queries.jsonl, qrels/SPLIT.tsv")],
-    split: Annotated[str, typer.Option(help="qrels split")] = "test",
+    dataset: BeirArg,
+    split: SplitOpt = "test",
     configs: Annotated[
         str, typer.Option(help="comma-separated MODE[:FUSION][+RERANKER]")
     ] = "dense,sparse,hybrid,hybrid+fusion",
-    limit: Annotated[int | None, typer.Option(min=1, help="first N queries only")] = None,
+    limit: LimitOpt = None,
     out: Annotated[Path | None, typer.Option(help="write report.json, report.md, report.png and runs/ here")] = None,
     baseline: Annotated[Path | None, typer.Option(help="a report.json to compare with; exit 1 on a regression")] = None,
     tolerance: Annotated[float, typer.Option(min=0, help="allowed drop below the baseline per metric")] = 0.01,
