@@ -12,10 +12,46 @@ def describe(exc: Exception) -> str:
 
 
 class CitewiseError(Exception):
-    """Base class for errors shown to users (CLI message, API 4xx)."""
+    """Base class for errors shown to users (CLI message, API 4xx/5xx with the message).
+
+    The taxonomy below says what kind of failure it is; `citewise.api.http.errors` maps each kind to one
+    HTTP status in one place, and the CLI prints any of them as `error: <message>`.
+    """
 
 
-class ConfigError(CitewiseError):
+class InvalidInputError(CitewiseError, ValueError):
+    """What the caller sent cannot be served (a bad argument, an unknown name, a malformed file or dataset)."""
+
+
+class TooLargeError(InvalidInputError):
+    """What the caller sent is over a configured size limit."""
+
+
+class NotFoundError(CitewiseError):
+    """The named thing does not exist, or is not visible to the caller (the two are not told apart)."""
+
+
+class ConflictError(CitewiseError):
+    """The request clashes with what exists (a name taken within the tenant)."""
+
+
+class PermissionDeniedError(CitewiseError):
+    """The caller is known but may not do this (e.g. an admin-only operation)."""
+
+
+class UpstreamError(CitewiseError):
+    """A service Citewise depends on failed or answered badly (an LLM endpoint, a source)."""
+
+
+class UpstreamTimeoutError(UpstreamError):
+    """That service did not answer in time."""
+
+
+class TransientError(CitewiseError):
+    """Worth retrying later unchanged: a lock held by another process, a server starting up."""
+
+
+class ConfigError(InvalidInputError):
     """A setting is wrong or a configured resource (model, path) is missing."""
 
 
@@ -23,7 +59,7 @@ class ModelMissingError(ConfigError):
     """A configured model cannot be found locally; nothing is ever downloaded at run time."""
 
 
-class DocumentError(CitewiseError):
+class DocumentError(InvalidInputError):
     """One document cannot be ingested. The batch goes on without it.
 
     `kind` is a short stable class name (for reports and metrics); the message is the actionable text.
@@ -68,5 +104,13 @@ class DocumentTooLargeError(DocumentError):
     kind = "too_large"
 
 
-class IndexLockedError(CitewiseError):
+class IndexLockedError(TransientError):
     """The index folder is owned by another process (embedded stores lock their folder)."""
+
+
+class ProviderError(UpstreamError):
+    """The model could not answer (unreachable, timed out, bad response)."""
+
+
+class DatasetError(InvalidInputError):
+    """A dataset file is missing or malformed."""

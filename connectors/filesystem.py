@@ -9,8 +9,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from citewise.connectors.base import FailedItem, ListIdsConnector, LoadConnector, PollConnector
+
 from citewise.models import RawDocument
-from connectors.base import FailedItem, ListIdsConnector, LoadConnector, PollConnector
 
 SKIP_DIRS = {".git", ".hg", ".svn", "__pycache__", "node_modules", ".venv", ".citewise"}
 

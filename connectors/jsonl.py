@@ -7,8 +7,9 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from citewise.connectors.base import FailedItem, ListIdsConnector, LoadConnector
+
 from citewise.models import RawDocument
-from connectors.base import FailedItem, ListIdsConnector, LoadConnector
 
 ID_FIELDS = ("_id", "id", "doc_id")
 TEXT_FIELDS = ("text", "contents", "content", "body")

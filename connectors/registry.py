@@ -1,4 +1,4 @@
-"""Connector plugins, found through the `citewise.connectors` entry-point group.
+"""Connector types by name: the built-ins and plugins, all through the `citewise.connectors` entry points.
 
 A third-party package adds a connector by declaring, in its own pyproject.toml:
     [project.entry-points."citewise.connectors"]
@@ -7,22 +7,24 @@ A third-party package adds a connector by declaring, in its own pyproject.toml:
 
 from __future__ import annotations
 
-from importlib.metadata import entry_points
 from typing import Any
 
+from citewise.connectors.base import Connector
+
 from citewise.errors import ConfigError
-from connectors.base import Connector
+from citewise.registry import Registry
 
 GROUP = "citewise.connectors"
+CONNECTORS: Registry = Registry("connector type", GROUP)
 
 
 def available_connectors() -> dict[str, type[Connector]]:
     found: dict[str, type[Connector]] = {}
-    for ep in entry_points(group=GROUP):
-        cls = ep.load()
+    for name in CONNECTORS.names():
+        cls = CONNECTORS.get(name)
         if not (isinstance(cls, type) and issubclass(cls, Connector)):
-            raise ConfigError(f"entry point {ep.name!r} in {GROUP} does not name a Connector subclass")
-        found[ep.name] = cls
+            raise ConfigError(f"entry point {name!r} in {GROUP} does not name a Connector subclass")
+        found[name] = cls
     return found
 
 

@@ -17,8 +17,9 @@ from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
 
+from citewise.evals.qa import QAItem, load_qa
+
 from citewise.settings import Settings
-from evals.qa import QAItem, load_qa
 
 _ARTICLES = re.compile(r"\b(a|an|the)\b")
 
@@ -74,16 +75,18 @@ def run_answer_eval(
     settings: Settings | None = None,
     log: Callable[[str], None] = print,
 ) -> tuple[dict, list[dict]]:
-    from api.identity import Identity
-    from api.pipeline import ChatPipeline, ChatRequest, Turn
-    from api.providers import ProviderError
-    from retrieval.retriever import Retriever
+    from citewise.api.orchestration.pipeline import ChatPipeline
+    from citewise.api.orchestration.schemas import ChatRequest, Turn
+    from citewise.retrieval.retriever import Retriever
+
+    from citewise.errors import ProviderError
+    from citewise.identity import Identity
 
     settings = settings or Settings()
     items = load_qa(qa_file)
     collection = None
     if corpus is not None:
-        from evals.retrieval_eval import index_dataset
+        from citewise.evals.retrieval_eval import index_dataset
 
         collection = f"qa-{Path(corpus).stem}"
         index_dataset(settings, Path(corpus), collection, log)

@@ -7,11 +7,7 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
-from citewise.errors import CitewiseError
-
-
-class DatasetError(CitewiseError):
-    """A dataset file is missing or malformed."""
+from citewise.errors import DatasetError
 
 
 @dataclass

@@ -15,8 +15,10 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+from citewise.evals.common import free_port, p50_p95
+
+from citewise.errors import UpstreamError
 from citewise.settings import Settings
-from evals.common import free_port, p50_p95
 
 
 def run_chat_benchmark(
@@ -29,14 +31,14 @@ def run_chat_benchmark(
 ) -> dict:
     import httpx
     import psutil
+    from citewise.evals.retrieval_eval import prepare_dataset
 
-    from api.identity import create_key
     from citewise.db import init_db
-    from evals.retrieval_eval import prepare_dataset
+    from citewise.identity import create_key
 
     settings = settings or Settings()
     data, collection, _ = prepare_dataset(dataset_dir, split, settings, log)
-    import api.identity  # noqa: F401  (register the table)
+    import citewise.identity  # noqa: F401  (register the table)
 
     key = create_key(init_db(settings.db_url), tenant="default", user_id="bench", groups=[])
     port = free_port()
@@ -48,7 +50,7 @@ def run_chat_benchmark(
     }
     server_log = tempfile.TemporaryFile()  # not a pipe: an unread pipe fills up and stalls the server's logging
     server = subprocess.Popen(
-        [sys.executable, "-m", "api.cli", "serve", "--port", str(port)],
+        [sys.executable, "-m", "citewise.api.cli", "serve", "--port", str(port)],
         env=env,
         stdout=subprocess.DEVNULL,
         stderr=server_log,
@@ -65,7 +67,7 @@ def run_chat_benchmark(
                     pass
                 if server.poll() is not None:
                     server_log.seek(0)
-                    raise RuntimeError(f"server exited: {server_log.read().decode()[-2000:]}")
+                    raise UpstreamError(f"server exited: {server_log.read().decode()[-2000:]}")
                 time.sleep(0.2)
             for q in queries[:5]:  # warm-up
                 client.post("/v1/chat", json={"question": q})

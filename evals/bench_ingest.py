@@ -35,10 +35,10 @@ def _median(values: list[float], digits: int = 2) -> float:
 def run_ingest_benchmark(
     path: Path, *, torch_sample: int = 0, repeats: int = 1, log: Callable[[str], None] = print
 ) -> dict:
-    from connectors import FailedItem, create_connector
-    from ingest.parsing import parse_document
-    from ingest.pipeline import Ingestor
-    from retrieval.encoders.dense import OpenVinoEncoder, TorchEncoder
+    from citewise.connectors import FailedItem, create_connector
+    from citewise.ingest.parsing import parse_document
+    from citewise.ingest.pipeline import Ingestor
+    from citewise.retrieval.encoders.dense import OpenVinoEncoder, TorchEncoder
 
     path = Path(path)
     kind = "jsonl" if path.is_file() and path.suffix == ".jsonl" else "filesystem"

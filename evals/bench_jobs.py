@@ -18,8 +18,10 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+from citewise.evals.common import free_port
+
+from citewise.errors import ConfigError
 from citewise.settings import Settings
-from evals.common import free_port
 
 
 def _split(corpus: Path, out: Path, parts: int, limit: int | None) -> list[Path]:
@@ -33,9 +35,11 @@ def _split(corpus: Path, out: Path, parts: int, limit: int | None) -> list[Path]
 
 
 def _run(mode: str, files: list[Path], root: Path, redis_bin: str | None) -> dict:
+    from citewise.ingest.jobs import JobStore, start_sync
+    from citewise.ingest.runners import InProcessRunner
+    from citewise.ingest.worker import CeleryRunner
+
     from citewise.db import init_db
-    from ingest.jobs import JobStore
-    from ingest.runners import CeleryRunner, InProcessRunner, start_sync
 
     data = root / mode
     settings = Settings(data_dir=data)
@@ -50,7 +54,8 @@ def _run(mode: str, files: list[Path], root: Path, redis_bin: str | None) -> dic
             env = {**os.environ, "CITEWISE_DATA_DIR": str(data), "CITEWISE_JOBS__BACKEND": "celery",
                    "CITEWISE_JOBS__BROKER_URL": settings.jobs.broker_url}  # fmt: skip
             concurrency = mode.rsplit("-", 1)[-1]
-            procs.append(subprocess.Popen([sys.executable, "-m", "api.cli", "worker", "--concurrency", concurrency],
+            worker = [sys.executable, "-m", "citewise.api.cli", "worker", "--concurrency", concurrency]
+            procs.append(subprocess.Popen(worker,
                                           env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))  # fmt: skip
             time.sleep(8)  # worker start-up (model load happens on the first task, inside the timing)
         store = JobStore(init_db(settings.db_url))
@@ -87,7 +92,7 @@ def _run(mode: str, files: list[Path], root: Path, redis_bin: str | None) -> dic
 def run_jobs_benchmark(corpus: Path, *, limit: int | None = None, log: Callable[[str], None] = print) -> dict:
     redis_bin = shutil.which("redis-server")
     if redis_bin is None:
-        raise RuntimeError("redis-server is missing (make test installs it)")
+        raise ConfigError("redis-server is missing (make test installs it)")
     out: dict = {"corpus": str(corpus), "modes": []}
     with tempfile.TemporaryDirectory(prefix="citewise-bench-jobs-") as tmp:
         root = Path(tmp)

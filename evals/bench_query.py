@@ -13,9 +13,10 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+from citewise.evals.common import p50_p95, pct
+
 from citewise.models import Principal
 from citewise.settings import Settings
-from evals.common import p50_p95, pct
 
 DEFAULT_CONFIGS = ("dense", "sparse", "hybrid:rrf", "hybrid:dbsf", "hybrid:rrf+fusion", "hybrid:dbsf+fusion")
 
@@ -29,8 +30,8 @@ def run_query_benchmark(
     settings: Settings | None = None,
     log: Callable[[str], None] = print,
 ) -> dict:
-    from evals.retrieval_eval import doc_run, parse_config, prepare_dataset, score_run
-    from retrieval.retriever import RetrievalRequest, Retriever
+    from citewise.evals.retrieval_eval import doc_run, parse_config, prepare_dataset, score_run
+    from citewise.retrieval.retriever import RetrievalRequest, Retriever
 
     settings = settings or Settings()
     parsed = {c: parse_config(c) for c in configs}

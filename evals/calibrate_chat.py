@@ -1,6 +1,6 @@
 """Calibrate the chat thresholds on a BEIR dataset (defaults in citewise/settings.py came from scifact-dev).
 
-    python -m evals.calibrate_chat ../shared/evaldata/scifact-dev --split train
+    python -m citewise.evals.calibrate_chat ../shared/evaldata/scifact-dev --split train
 
 - evidence_threshold (refuse below it): the best dense cosine among the retrieved sources, for each query
   as is (answerable: its relevant documents are in the index) and with its relevant documents filtered
@@ -34,9 +34,9 @@ def _balanced_best(pos: np.ndarray, neg: np.ndarray) -> tuple[float, float]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from api.text import support
-    from evals.retrieval_eval import prepare_dataset
-    from retrieval.retriever import RetrievalRequest, Retriever, SearchFilters
+    from citewise.api.orchestration.text import support
+    from citewise.evals.retrieval_eval import prepare_dataset
+    from citewise.retrieval.retriever import RetrievalRequest, Retriever, SearchFilters
 
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("dataset", type=Path)

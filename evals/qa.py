@@ -6,8 +6,7 @@ from pathlib import Path
 
 from pydantic import BaseModel, Field, ValidationError
 
-from citewise.errors import describe
-from evals.beir import DatasetError
+from citewise.errors import DatasetError, describe
 
 
 class QAItem(BaseModel):

@@ -15,11 +15,12 @@ from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
+from citewise.evals.beir import BeirDataset, load_beir
+from citewise.evals.common import pct
 
+from citewise.errors import InvalidInputError
 from citewise.models import Principal
 from citewise.settings import Settings
-from evals.beir import BeirDataset, load_beir
-from evals.common import pct
 
 METRICS = ("ndcg@10", "recall@10", "recall@100", "mrr@10", "map@100")
 DEFAULT_CONFIGS = ("dense", "sparse", "hybrid", "hybrid+fusion")
@@ -30,15 +31,15 @@ def parse_config(config: str) -> dict:
     base, _, reranker = config.partition("+")
     mode, _, fusion = base.partition(":")
     if mode not in ("dense", "sparse", "hybrid"):
-        raise ValueError(f"config {config!r}: mode must be dense, sparse or hybrid")
+        raise InvalidInputError(f"config {config!r}: mode must be dense, sparse or hybrid")
     if fusion and fusion not in ("rrf", "dbsf"):
-        raise ValueError(f"config {config!r}: fusion must be rrf or dbsf")
+        raise InvalidInputError(f"config {config!r}: fusion must be rrf or dbsf")
     return {"mode": mode, "fusion": fusion or None, "reranker": reranker or "none"}
 
 
 def collection_for(data: BeirDataset, settings: Settings) -> str:
-    from ingest.pipeline import PIPELINE_VERSION
-    from retrieval.encoders.dense import load_dense_encoder
+    from citewise.ingest.pipeline import PIPELINE_VERSION
+    from citewise.retrieval.encoders.dense import load_dense_encoder
 
     model_id = load_dense_encoder(settings.embedding).model_id  # cheap: names the model, loads nothing
     config = [PIPELINE_VERSION, model_id, settings.chunking.model_dump(), settings.sparse.model_dump()]
@@ -48,8 +49,8 @@ def collection_for(data: BeirDataset, settings: Settings) -> str:
 
 def index_dataset(settings: Settings, corpus: Path, collection: str, log: Callable[[str], None]) -> float:
     """Ingest (or incrementally re-sync) the corpus; returns seconds."""
-    from connectors import create_connector
-    from ingest.pipeline import Ingestor
+    from citewise.connectors import create_connector
+    from citewise.ingest.pipeline import Ingestor
 
     t0 = time.perf_counter()
     ingestor = Ingestor(settings, collection=collection)
@@ -72,7 +73,7 @@ def prepare_dataset(
 
 def doc_run(retriever, data: BeirDataset, qids: list[str], cfg: dict) -> tuple[dict, list[float]]:  # noqa: ANN001
     """{qid: {doc key: score}} at k=100, one chunk per document, and each query's latency in ms."""
-    from retrieval.retriever import RetrievalRequest
+    from citewise.retrieval.retriever import RetrievalRequest
 
     run: dict[str, dict[str, float]] = {}
     latency = []
@@ -108,7 +109,7 @@ def run_retrieval_eval(
     out_dir: Path | None = None,
     log: Callable[[str], None] = print,
 ) -> dict:
-    from retrieval.retriever import Retriever
+    from citewise.retrieval.retriever import Retriever
 
     settings = settings or Settings()
     parsed = {c: parse_config(c) for c in configs}

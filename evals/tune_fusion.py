@@ -1,6 +1,6 @@
 """Fit the fusion reranker's alpha on a BEIR dataset with 2-fold cross-validation, and report held-out gains.
 
-    python -m evals.tune_fusion ../shared/evaldata/scifact-dev --split train
+    python -m citewise.evals.tune_fusion ../shared/evaldata/scifact-dev --split train
 
 Candidates come from the real retriever (hybrid, no rerank, branch scores filled in); each alpha is then
 applied offline. Each fold picks alpha on one half of the queries and is scored on the other half, so the
@@ -28,12 +28,11 @@ def _doc_run(hits: list, key: str) -> dict[str, float]:
 
 
 def main(argv: list[str] | None = None) -> int:
+    from citewise.evals.retrieval_eval import prepare_dataset
+    from citewise.retrieval.rerank.fusion import FusionReranker
+    from citewise.retrieval.retriever import RetrievalRequest, Retriever
+    from citewise.retrieval.stores import ScoredPoint
     from ranx import Qrels, Run, evaluate
-
-    from evals.retrieval_eval import prepare_dataset
-    from retrieval.rerank.fusion import FusionReranker
-    from retrieval.retriever import RetrievalRequest, Retriever
-    from retrieval.stores import ScoredPoint
 
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("dataset", type=Path)

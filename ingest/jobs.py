@@ -12,15 +12,15 @@ import json
 import time
 import uuid
 from contextlib import contextmanager
-from datetime import datetime
-from typing import Any
+from datetime import UTC, datetime
+from typing import Any, Protocol
 
 from pydantic import BaseModel
 from sqlalchemy import ForeignKey, Integer, String, Text, UniqueConstraint, select
 from sqlalchemy.orm import Mapped, Session, mapped_column, sessionmaker
 
 from citewise.db import Base, init_db, timestamp, utcnow
-from citewise.errors import CitewiseError, ConfigError
+from citewise.errors import CitewiseError, ConfigError, ConflictError, NotFoundError
 from citewise.settings import Settings
 
 
@@ -93,7 +93,7 @@ class JobStore:
     def add_connector(
         self, name: str, type_: str, config: dict[str, Any], *, tenant: str, acl: list[str], interval_s: int | None
     ) -> ConnectorInfo:
-        from connectors import available_connectors
+        from citewise.connectors import available_connectors
 
         if type_ not in available_connectors():
             raise ConfigError(
@@ -102,7 +102,7 @@ class JobStore:
         with self.sessions.begin() as s:
             taken = select(ConnectorRow).where(ConnectorRow.name == name, ConnectorRow.tenant == tenant)
             if s.scalar(taken) is not None:
-                raise ConfigError(f"a connector named {name!r} exists already")
+                raise ConflictError(f"a connector named {name!r} exists already")
             row = ConnectorRow(
                 id=str(uuid.uuid4()), name=name, tenant=tenant, type=type_, config=json.dumps(config),
                 acl=json.dumps(acl), interval_s=interval_s,
@@ -115,6 +115,12 @@ class JobStore:
         with self.sessions() as s:
             row = _find(s, ref, tenant)
             return _connector_info(row) if row is not None else None
+
+    def require_connector(self, ref: str, tenant: str | None = None) -> ConnectorInfo:
+        found = self.connector(ref, tenant)
+        if found is None:
+            raise NotFoundError(f"no connector named {ref!r}" + (" in this tenant" if tenant else ""))
+        return found
 
     def connectors(self, tenant: str | None = None) -> list[ConnectorInfo]:
         with self.sessions() as s:
@@ -144,6 +150,13 @@ class JobStore:
         with self.sessions() as s:
             row = s.get(JobRow, job_id)
             return None if row is None else _job_info(row, s.get(ConnectorRow, row.connector_id))
+
+    def require_job(self, job_id: str, tenant: str) -> JobInfo:
+        """The job, if its connector belongs to `tenant` (another tenant's job is not found)."""
+        job = self.job(job_id)
+        if job is None or self.connector(job.connector_id, tenant=tenant) is None:
+            raise NotFoundError(f"no job {job_id!r} in this tenant")
+        return job
 
     def jobs(self, connector_id: str | None = None, tenant: str | None = None, limit: int = 100) -> list[JobInfo]:
         with self.sessions() as s:
@@ -195,6 +208,33 @@ def _job_info(row: JobRow, connector: ConnectorRow | None) -> JobInfo:
         errors=json.loads(row.errors or "[]"), error=row.error, attempts=row.attempts, created_at=row.created_at,
         started_at=row.started_at, finished_at=row.finished_at,
     )  # fmt: skip
+
+
+class JobRunner(Protocol):
+    """Where a job runs (in-process pool or Celery workers); see `citewise.ingest.runners`."""
+
+    backend: str
+
+    def submit(self, job_id: str) -> None: ...
+
+
+def start_sync(store: JobStore, connector_id: str, runner: JobRunner) -> str:
+    job_id = store.create_job(connector_id, runner.backend)
+    runner.submit(job_id)
+    return job_id
+
+
+def submit_due(store: JobStore, runner: JobRunner, now: datetime | None = None) -> list[str]:
+    """Start a sync for every connector whose interval has passed since its last job."""
+    now = now or datetime.now(UTC)
+    started = []
+    for c in store.connectors():
+        if not c.interval_s:
+            continue
+        last = store.last_job_at(c.id)
+        if last is None or (now - last).total_seconds() >= c.interval_s:
+            started.append(start_sync(store, c.id, runner))
+    return started
 
 
 class JobProgress:
@@ -274,8 +314,8 @@ def run_sync_job(job_id: str, *, settings: Settings, ingestor=None) -> JobInfo: 
     Bad documents are reported in the job (`failed`, `errors`) and never fail the job; an error that stops the
     sync (connector unreachable, index locked) marks the job failed and is raised for the runner to retry.
     """
-    from connectors import create_connector
-    from ingest.pipeline import Ingestor
+    from citewise.connectors import create_connector
+    from citewise.ingest.pipeline import Ingestor
 
     store = JobStore(init_db(settings.db_url))
     job = store.job(job_id)

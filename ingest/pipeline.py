@@ -17,20 +17,20 @@ from dataclasses import dataclass
 from functools import cached_property
 
 import numpy as np
+from citewise.connectors.base import Connector, FailedItem, ListIdsConnector, LoadConnector
+from citewise.ingest.chunking import Chunker
+from citewise.ingest.parsing import parse_document
+from citewise.ingest.progress import NoProgress, Progress
+from citewise.ingest.state import DocumentState, EmbeddingCache, SyncState
+from citewise.retrieval.encoders.dense import DenseEncoder
+from citewise.retrieval.encoders.model_files import load_tokenizer, resolve_model_dir
+from citewise.retrieval.index import IndexAccess
+from citewise.retrieval.stores.base import Filter, Point, VectorStore
 
 from citewise.db import init_db
 from citewise.errors import DocumentError
-from citewise.models import PUBLIC, Chunk, DocError, IngestReport, RawDocument
+from citewise.models import PUBLIC, Chunk, ChunkPayload, DocError, IngestReport, RawDocument
 from citewise.settings import Settings
-from connectors.base import Connector, FailedItem, ListIdsConnector, LoadConnector
-from ingest.chunking import Chunker
-from ingest.parsing import parse_document
-from ingest.progress import NoProgress, Progress
-from ingest.state import DocumentState, EmbeddingCache, SyncState
-from retrieval.encoders.dense import DenseEncoder
-from retrieval.encoders.model_files import load_tokenizer, resolve_model_dir
-from retrieval.index import IndexAccess
-from retrieval.stores import Filter, Point, VectorStore
 
 log = logging.getLogger(__name__)
 
@@ -216,26 +216,26 @@ class Ingestor(IndexAccess):
             report.embedded += len(missing)
         return np.stack([cached[k] for k in keys]) if keys else np.zeros((0, self.encoder.dim), np.float32)
 
-    def _payload(self, chunk: Chunk, p: _Pending, tenant: str) -> dict:
+    def _payload(self, chunk: Chunk, p: _Pending, tenant: str) -> ChunkPayload:
         doc = p.doc
-        return {
-            "tenant": tenant,
-            "acl": list(doc.acl) if doc.acl else [PUBLIC],
-            "doc_id": chunk.doc_id,
-            "version": p.fingerprint[:16],
-            "source": doc.source_id,
-            "key": doc.key,
-            "path": doc.uri,
-            "title": doc.title,
-            "chunk_index": chunk.index,
-            "page": chunk.page,
-            "section_path": chunk.section_path,
-            "char_start": chunk.char_start,
-            "char_end": chunk.char_end,
-            "text": chunk.text,
-            "modified_at": doc.modified_at.isoformat() if doc.modified_at else None,
-            "meta": {k: v for k, v in doc.metadata.items() if isinstance(v, (str, int, float, bool))},
-        }
+        return ChunkPayload(
+            tenant=tenant,
+            acl=list(doc.acl) if doc.acl else [PUBLIC],
+            doc_id=chunk.doc_id,
+            version=p.fingerprint[:16],
+            source=doc.source_id,
+            key=doc.key,
+            path=doc.uri,
+            title=doc.title,
+            chunk_index=chunk.index,
+            page=chunk.page,
+            section_path=chunk.section_path,
+            char_start=chunk.char_start,
+            char_end=chunk.char_end,
+            text=chunk.text,
+            modified_at=doc.modified_at.isoformat() if doc.modified_at else None,
+            meta={k: v for k, v in doc.metadata.items() if isinstance(v, (str, int, float, bool))},
+        )
 
     def _row(self, p: _Pending, tenant: str, *, status: str, fingerprint: str | None) -> dict:
         return {

@@ -1,7 +1,7 @@
 """Where jobs run: an in-process pool (embedded default) or Celery workers, chosen by CITEWISE_JOBS__BACKEND.
 
-Both run `ingest.jobs.run_sync_job`; only the transport differs. Scheduled syncs use the same `submit_due`
-from a timer thread (embedded) or Celery beat (scale-out).
+Both run `citewise.ingest.jobs.run_sync_job`; only the transport differs. Scheduled syncs use the same
+`submit_due` from a timer thread (embedded) or Celery beat (scale-out).
 """
 
 from __future__ import annotations
@@ -9,17 +9,10 @@ from __future__ import annotations
 import threading
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import nullcontext
-from datetime import UTC, datetime
-from typing import Protocol
+
+from citewise.ingest.jobs import JobRunner, JobStore, run_sync_job, submit_due
 
 from citewise.settings import Settings
-from ingest.jobs import JobStore, run_sync_job
-
-
-class JobRunner(Protocol):
-    backend: str
-
-    def submit(self, job_id: str) -> None: ...
 
 
 class InProcessRunner:
@@ -52,42 +45,12 @@ class InProcessRunner:
         self._pool.shutdown(wait=True)
 
 
-class CeleryRunner:
-    backend = "celery"
-
-    def __init__(self, settings: Settings | None = None, *, app=None) -> None:  # noqa: ANN001
-        """Sends to `app` (a worker's own, for beat) or to an app built from `settings`."""
-        from ingest.worker import make_celery
-
-        self.app = app or make_celery(settings)
-
-    def submit(self, job_id: str) -> None:
-        self.app.send_task("citewise.sync", args=[job_id])
-
-
 def make_runner(settings: Settings, ingestor=None, write_lock=None) -> JobRunner:  # noqa: ANN001
     if settings.jobs.backend == "celery":
+        from citewise.ingest.worker import CeleryRunner  # Celery is imported only by who uses it
+
         return CeleryRunner(settings)
     return InProcessRunner(settings, ingestor, write_lock)
-
-
-def start_sync(store: JobStore, connector_id: str, runner: JobRunner) -> str:
-    job_id = store.create_job(connector_id, runner.backend)
-    runner.submit(job_id)
-    return job_id
-
-
-def submit_due(store: JobStore, runner: JobRunner, now: datetime | None = None) -> list[str]:
-    """Start a sync for every connector whose interval has passed since its last job."""
-    now = now or datetime.now(UTC)
-    started = []
-    for c in store.connectors():
-        if not c.interval_s:
-            continue
-        last = store.last_job_at(c.id)
-        if last is None or (now - last).total_seconds() >= c.interval_s:
-            started.append(start_sync(store, c.id, runner))
-    return started
 
 
 class Scheduler:

@@ -12,10 +12,10 @@ from contextlib import nullcontext
 
 from celery import Celery
 
-from citewise.errors import IndexLockedError
+from citewise.errors import TransientError
 from citewise.settings import Settings
 
-TRANSIENT = (IndexLockedError, ConnectionError, TimeoutError, OSError)
+TRANSIENT = (TransientError, ConnectionError, TimeoutError, OSError)
 _ingestors: dict[str, object] = {}
 _ingestor_lock = threading.Lock()
 _sync_lock = threading.Lock()
@@ -23,7 +23,7 @@ _sync_lock = threading.Lock()
 
 def shared_ingestor(settings: Settings):  # noqa: ANN201
     """One ingestor per worker process: local indexes (Edge, qdrant-client local) allow one opener."""
-    from ingest.pipeline import Ingestor
+    from citewise.ingest.pipeline import Ingestor
 
     with _ingestor_lock:
         key = settings.index_path().as_posix() + (settings.index.url or "")
@@ -50,7 +50,7 @@ def make_celery(settings: Settings | None = None) -> Celery:
 
     @app.task(name="citewise.sync", bind=True, max_retries=settings.jobs.max_retries)
     def sync(self, job_id: str) -> dict:  # noqa: ANN001
-        from ingest.jobs import run_sync_job
+        from citewise.ingest.jobs import run_sync_job
 
         try:
             ingestor = shared_ingestor(settings)
@@ -62,10 +62,23 @@ def make_celery(settings: Settings | None = None) -> Celery:
 
     @app.task(name="citewise.schedule")
     def schedule() -> list[str]:
+        from citewise.ingest.jobs import JobStore, submit_due
+
         from citewise.db import init_db
-        from ingest.jobs import JobStore
-        from ingest.runners import CeleryRunner, submit_due
 
         return submit_due(JobStore(init_db(settings.db_url)), CeleryRunner(app=app))
 
     return app
+
+
+class CeleryRunner:
+    """Sends jobs to the Celery workers."""
+
+    backend = "celery"
+
+    def __init__(self, settings: Settings | None = None, *, app: Celery | None = None) -> None:
+        """Sends to `app` (a worker's own, for beat) or to an app built from `settings`."""
+        self.app = app or make_celery(settings)
+
+    def submit(self, job_id: str) -> None:
+        self.app.send_task("citewise.sync", args=[job_id])

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from functools import cached_property
 
+from citewise.retrieval.encoders.dense import DenseEncoder, load_dense_encoder
+from citewise.retrieval.encoders.sparse import Bm25Encoder
+from citewise.retrieval.stores import VectorStore, open_store
+
 from citewise.settings import Settings
-from retrieval.encoders.dense import DenseEncoder, load_dense_encoder
-from retrieval.encoders.sparse import Bm25Encoder
-from retrieval.stores import VectorStore, open_store
 
 
 class IndexAccess:

@@ -10,17 +10,16 @@ from __future__ import annotations
 import time
 from datetime import datetime
 
+from citewise.retrieval import shaping
+from citewise.retrieval.encoders.dense import DenseEncoder
+from citewise.retrieval.encoders.sparse import SparseVector
+from citewise.retrieval.index import IndexAccess
+from citewise.retrieval.rerank.base import Reranker, load_reranker
+from citewise.retrieval.stores.base import Filter, FusionMethod, QuerySpec, Scalar, ScoredPoint, SearchMode, VectorStore
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from citewise.models import ContextChunk, Principal, SearchHit
 from citewise.settings import Settings
-from retrieval import shaping
-from retrieval.encoders.dense import DenseEncoder
-from retrieval.encoders.sparse import SparseVector
-from retrieval.index import IndexAccess
-from retrieval.rerank import Reranker, load_reranker
-from retrieval.stores import Filter, FusionMethod, QuerySpec, ScoredPoint, SearchMode, VectorStore
-from retrieval.stores.base import Scalar
 
 RESERVED_KEYS = frozenset({"tenant", "acl"})
 
@@ -92,21 +91,21 @@ def build_filter(principal: Principal, filters: SearchFilters) -> Filter:
 def to_hit(point: ScoredPoint) -> SearchHit:
     p = point.payload
     return SearchHit(
-        doc_id=p.get("doc_id", ""),
+        doc_id=p.doc_id,
         chunk_id=point.id,
         score=point.score,
         scores=dict(point.scores),
-        title=p.get("title", ""),
-        path=p.get("path", ""),
-        source=p.get("source", ""),
-        key=p.get("key", ""),
-        page=p.get("page"),
-        chunk_index=p.get("chunk_index"),
-        text=p.get("text", ""),
-        char_start=p.get("char_start"),
-        char_end=p.get("char_end"),
-        section_path=p.get("section_path") or [],
-        modified_at=p.get("modified_at"),
+        title=p.title,
+        path=p.path,
+        source=p.source,
+        key=p.key,
+        page=p.page,
+        chunk_index=p.chunk_index,
+        text=p.text,
+        char_start=p.char_start,
+        char_end=p.char_end,
+        section_path=p.section_path,
+        modified_at=p.modified_at,
     )
 
 
@@ -223,14 +222,14 @@ class Retriever(IndexAccess):
         by_key = {}
         superset = len(scope.match["doc_id"]) * len(scope.match["chunk_index"])  # docs x indices asked for
         for p in self.store.scroll(scope, limit=superset):
-            key = (p.payload.get("doc_id"), p.payload.get("chunk_index"))
-            if key in wanted:
+            key = (p.payload.doc_id, p.payload.chunk_index)
+            if key in wanted and p.payload.chunk_index is not None:
                 by_key[key] = ContextChunk(
                     chunk_id=p.id,
-                    chunk_index=int(p.payload["chunk_index"]),
-                    text=p.payload.get("text", ""),
-                    char_start=p.payload.get("char_start"),
-                    char_end=p.payload.get("char_end"),
+                    chunk_index=p.payload.chunk_index,
+                    text=p.payload.text,
+                    char_start=p.payload.char_start,
+                    char_end=p.payload.char_end,
                 )
         for h in hits:
             if h.chunk_index is None:

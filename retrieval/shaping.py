@@ -8,14 +8,13 @@ from __future__ import annotations
 import re
 
 import numpy as np
-
-from retrieval.stores import ScoredPoint
+from citewise.retrieval.stores.base import ScoredPoint
 
 _SPACE = re.compile(r"\s+")
 
 
 def _norm_text(point: ScoredPoint) -> str:
-    return _SPACE.sub(" ", str(point.payload.get("text", ""))).strip().lower()
+    return _SPACE.sub(" ", point.payload.text).strip().lower()
 
 
 def _unit(vectors: list[list[float]]) -> np.ndarray:
@@ -51,7 +50,7 @@ def cap_per_doc(points: list[ScoredPoint], max_per_doc: int) -> list[ScoredPoint
     counts: dict[str, int] = {}
     out = []
     for p in points:
-        doc = str(p.payload.get("doc_id", p.id))
+        doc = p.payload.doc_id or p.id
         if counts.get(doc, 0) < max_per_doc:
             counts[doc] = counts.get(doc, 0) + 1
             out.append(p)

@@ -5,9 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from citewise.evals.common import free_port
 
 from citewise.settings import Settings
-from evals.common import free_port
 
 FIXTURES = Path(__file__).parent / "fixtures"
 DOCS = FIXTURES / "docs"
@@ -20,14 +20,14 @@ def settings(tmp_path: Path) -> Settings:
 
 @pytest.fixture(scope="session")
 def tokenizer():
-    from retrieval.encoders.model_files import load_tokenizer, resolve_model_dir
+    from citewise.retrieval.encoders.model_files import load_tokenizer, resolve_model_dir
 
     return load_tokenizer(resolve_model_dir(Settings().embedding))
 
 
 @pytest.fixture(scope="session")
 def encoder():
-    from retrieval.encoders.dense import OpenVinoEncoder
+    from citewise.retrieval.encoders.dense import OpenVinoEncoder
 
     enc = OpenVinoEncoder(Settings().embedding)
     enc.embed_query("warm up")

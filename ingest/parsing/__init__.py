@@ -1,5 +1,5 @@
 """Turn a RawDocument into a ParsedDocument (elements with type, page, section path, char offsets)."""
 
-from ingest.parsing.dispatch import FORMATS, parse_document
+from citewise.ingest.parsing.dispatch import FORMATS, parse_document
 
 __all__ = ["FORMATS", "parse_document"]

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from pathlib import PurePath
 
+from citewise.ingest.parsing.detect import EXTENSIONS, detect_format
+
 from citewise.errors import DocumentTooLargeError, EmptyDocumentError
 from citewise.models import ParsedDocument, RawDocument
-from ingest.parsing.detect import EXTENSIONS, detect_format
 
 FORMATS = sorted(set(EXTENSIONS.values()))
 LARGE_TEXT_BYTES = 512_000
@@ -14,7 +15,7 @@ LARGE_TEXT_BYTES = 512_000
 
 def parse_document(doc: RawDocument, *, max_bytes: int | None = None) -> ParsedDocument:
     if doc.text is not None:
-        from ingest.parsing.text import parse_record_text
+        from citewise.ingest.parsing.text import parse_record_text
 
         return parse_record_text(doc.text, title=doc.title)
     size = doc.metadata.get("size_bytes")
@@ -33,18 +34,18 @@ def parse_document(doc: RawDocument, *, max_bytes: int | None = None) -> ParsedD
     filename = str(doc.metadata.get("filename") or PurePath(doc.uri).name)
     fmt = detect_format(filename, doc.content)
     if fmt == "pdf":
-        from ingest.parsing.pdf import parse_pdf
+        from citewise.ingest.parsing.pdf import parse_pdf
 
         return parse_pdf(doc.content, title=doc.title)
     if fmt in {"json", "ndjson"}:
-        from ingest.parsing.jsondoc import parse_json
+        from citewise.ingest.parsing.jsondoc import parse_json
 
         return parse_json(doc.content, fmt=fmt, title=doc.title)
     if fmt == "text" and len(doc.content) > LARGE_TEXT_BYTES:
         # unstructured classifies every paragraph with spaCy: ~70 s for a 3 MB novel. Plain paragraphs instead.
-        from ingest.parsing.text import decode_text, parse_record_text
+        from citewise.ingest.parsing.text import decode_text, parse_record_text
 
         return parse_record_text(decode_text(doc.content), title=doc.title)
-    from ingest.parsing.structured import parse_structured
+    from citewise.ingest.parsing.structured import parse_structured
 
     return parse_structured(doc.content, filename=filename, fmt=fmt, title=doc.title)

@@ -9,10 +9,11 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from citewise.ingest.parsing.assemble import Block, assemble
+from citewise.ingest.parsing.text import decode_text
+
 from citewise.errors import CorruptDocumentError
 from citewise.models import ParsedDocument
-from ingest.parsing.assemble import Block, assemble
-from ingest.parsing.text import decode_text
 
 
 def _flatten(value: Any, prefix: str, out: list[str]) -> None:

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import pypdfium2 as pdfium
+from citewise.ingest.parsing.assemble import Block, assemble, paragraphs
 
 from citewise.errors import CorruptDocumentError, EncryptedDocumentError, NoTextLayerError
 from citewise.models import ParsedDocument
-from ingest.parsing.assemble import Block, assemble, paragraphs
 
 
 def parse_pdf(content: bytes, *, title: str) -> ParsedDocument:

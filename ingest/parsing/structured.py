@@ -13,6 +13,9 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
+from citewise.ingest.parsing.assemble import Block, assemble
+from citewise.ingest.parsing.text import decode_text
+
 from citewise.errors import (
     ConfigError,
     CorruptDocumentError,
@@ -22,8 +25,6 @@ from citewise.errors import (
     LegacyFormatError,
 )
 from citewise.models import ElementType, ParsedDocument
-from ingest.parsing.assemble import Block, assemble
-from ingest.parsing.text import decode_text
 
 os.environ.setdefault("DO_NOT_TRACK", "1")
 os.environ.setdefault("UNSTRUCTURED_DISABLE_NOTICE", "1")

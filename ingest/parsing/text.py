@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from citewise.ingest.parsing.assemble import assemble, paragraphs
+
 from citewise.errors import CorruptDocumentError
 from citewise.models import ParsedDocument
-from ingest.parsing.assemble import assemble, paragraphs
 
 BOMS = (
     (b"\xef\xbb\xbf", "utf-8-sig"),

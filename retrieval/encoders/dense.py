@@ -13,10 +13,10 @@ from pathlib import Path
 from typing import Any, Literal, Protocol, runtime_checkable
 
 import numpy as np
+from citewise.retrieval.encoders.model_files import resolve_model_dir
 
-from citewise.errors import ConfigError
+from citewise.registry import Registry
 from citewise.settings import EmbeddingSettings
-from retrieval.encoders.model_files import resolve_model_dir
 
 
 @runtime_checkable
@@ -65,8 +65,7 @@ class OpenVinoEncoder:
         with self._lock:
             if hint not in self._compiled:
                 import openvino as ov
-
-                from retrieval.encoders.openvino_export import openvino_model_path
+                from citewise.retrieval.encoders.openvino_export import openvino_model_path
 
                 core = ov.Core()
                 bf16 = "BF16" in core.get_property("CPU", "OPTIMIZATION_CAPABILITIES")
@@ -171,10 +170,16 @@ class TorchEncoder:
         return self.embed_documents([text])[0]
 
 
+ENCODERS: Registry = Registry(
+    "embedding backend",
+    "citewise.encoders",
+    {
+        "openvino": "citewise.retrieval.encoders.dense:OpenVinoEncoder",
+        "torch": "citewise.retrieval.encoders.dense:TorchEncoder",
+    },
+)
+
+
 def load_dense_encoder(settings: EmbeddingSettings, backend: str | None = None) -> DenseEncoder:
-    backend = backend or settings.backend
-    if backend == "openvino":
-        return OpenVinoEncoder(settings)
-    if backend == "torch":
-        return TorchEncoder(settings)
-    raise ConfigError(f"unknown embedding backend {backend!r}; use openvino or torch")
+    """The configured dense encoder (third-party: entry point group `citewise.encoders`)."""
+    return ENCODERS.get(backend or settings.backend)(settings)

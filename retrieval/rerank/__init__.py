@@ -1,5 +1,5 @@
-"""Rerankers: reorder the fused candidates behind one Protocol (none, fusion, cross-encoder)."""
+"""Rerankers: reorder the fused candidates behind one Protocol (none, fusion, cross-encoder), by name."""
 
-from retrieval.rerank.base import Reranker, load_reranker
+from citewise.retrieval.rerank.base import RERANKERS, Reranker, load_reranker
 
-__all__ = ["Reranker", "load_reranker"]
+__all__ = ["RERANKERS", "Reranker", "load_reranker"]

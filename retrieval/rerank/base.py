@@ -1,14 +1,13 @@
-"""The Reranker contract and the one place that maps a reranker name to its class."""
+"""The Reranker contract and the registry that maps a reranker name to its factory."""
 
 from __future__ import annotations
 
 from typing import Protocol, runtime_checkable
 
-from citewise.errors import ConfigError
-from citewise.settings import RetrievalSettings
-from retrieval.stores import ScoredPoint
+from citewise.retrieval.stores.base import ScoredPoint
 
-RERANKERS = ("none", "fusion", "cross-encoder")
+from citewise.registry import Registry
+from citewise.settings import RetrievalSettings
 
 
 @runtime_checkable
@@ -26,24 +25,25 @@ class Reranker(Protocol):
 class NoReranker:
     name = "none"
 
+    @classmethod
+    def from_settings(cls, settings: RetrievalSettings) -> NoReranker:
+        return cls()
+
     def run(self, query: str, candidates: list[ScoredPoint]) -> list[ScoredPoint]:
         return candidates
 
 
+RERANKERS: Registry = Registry(
+    "reranker",
+    "citewise.rerankers",
+    {
+        "none": "citewise.retrieval.rerank.base:NoReranker.from_settings",
+        "fusion": "citewise.retrieval.rerank.fusion:FusionReranker.from_settings",
+        "cross-encoder": "citewise.retrieval.rerank.cross_encoder:CrossEncoderReranker.from_settings",
+    },
+)
+
+
 def load_reranker(name: str, settings: RetrievalSettings) -> Reranker:
-    if name == "none":
-        return NoReranker()
-    if name == "fusion":
-        from retrieval.rerank.fusion import FusionReranker
-
-        return FusionReranker(alpha=settings.fusion_alpha)
-    if name == "cross-encoder":
-        from retrieval.rerank.cross_encoder import CrossEncoderReranker
-
-        if not settings.cross_encoder_model:
-            raise ConfigError(
-                "the cross-encoder reranker needs a model: set CITEWISE_RETRIEVAL__CROSS_ENCODER_MODEL to a local "
-                "folder holding a sentence-transformers CrossEncoder (e.g. ms-marco-MiniLM-L-6-v2)"
-            )
-        return CrossEncoderReranker(settings.cross_encoder_model, batch_size=settings.cross_encoder_batch_size)
-    raise ConfigError(f"unknown reranker {name!r}; choose one of {', '.join(RERANKERS)}")
+    """A reranker by name; its factory takes the retrieval settings (third-party: `citewise.rerankers`)."""
+    return RERANKERS.get(name)(settings)

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from citewise.errors import ModelMissingError
-from retrieval.stores import ScoredPoint
+from citewise.retrieval.stores.base import ScoredPoint
+
+from citewise.errors import ConfigError, ModelMissingError
+from citewise.settings import RetrievalSettings
 
 
 class CrossEncoderReranker:
@@ -16,6 +18,15 @@ class CrossEncoderReranker:
         self.batch_size = batch_size
         self.max_length = max_length
         self._model = None
+
+    @classmethod
+    def from_settings(cls, settings: RetrievalSettings) -> CrossEncoderReranker:
+        if not settings.cross_encoder_model:
+            raise ConfigError(
+                "the cross-encoder reranker needs a model: set CITEWISE_RETRIEVAL__CROSS_ENCODER_MODEL to a local "
+                "folder holding a sentence-transformers CrossEncoder (e.g. ms-marco-MiniLM-L-6-v2)"
+            )
+        return cls(settings.cross_encoder_model, batch_size=settings.cross_encoder_batch_size)
 
     def _load(self) -> None:
         import os
@@ -54,6 +65,6 @@ class CrossEncoderReranker:
 
 
 def _passage(point: ScoredPoint) -> str:
-    title = point.payload.get("title") or ""
-    text = point.payload.get("text") or ""
+    title = point.payload.title
+    text = point.payload.text
     return f"{title}\n{text}" if title else text

@@ -4,12 +4,14 @@ Rank fusion (RRF) throws the score gaps away and DBSF weights the branches equal
 scores normalised per query keeps both (Bruch et al., "An Analysis of Fusion Functions for Hybrid
 Retrieval", 2023). The retriever fills in the exact branch scores of every candidate first, so a chunk
 found by one branch only is still scored by the other. On scifact-dev it lifts nDCG@10 over plain
-hybrid; `evals/tune_fusion.py` re-fits alpha with cross-validation.
+hybrid; `python -m citewise.evals.tune_fusion` re-fits alpha with cross-validation.
 """
 
 from __future__ import annotations
 
-from retrieval.stores import ScoredPoint
+from citewise.retrieval.stores.base import ScoredPoint
+
+from citewise.settings import RetrievalSettings
 
 
 class FusionReranker:
@@ -19,6 +21,10 @@ class FusionReranker:
         if not 0.0 <= alpha <= 1.0:
             raise ValueError("alpha must be within [0, 1]")
         self.alpha = alpha
+
+    @classmethod
+    def from_settings(cls, settings: RetrievalSettings) -> FusionReranker:
+        return cls(alpha=settings.fusion_alpha)
 
     def run(self, query: str, candidates: list[ScoredPoint]) -> list[ScoredPoint]:
         if not candidates:

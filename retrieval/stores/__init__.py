@@ -1,6 +1,6 @@
 """Vector-store backends behind one Protocol: Qdrant Edge (embedded default) and qdrant-client."""
 
-from retrieval.stores.base import (
+from citewise.retrieval.stores.base import (
     DENSE,
     SPARSE,
     Filter,
@@ -11,7 +11,7 @@ from retrieval.stores.base import (
     SearchMode,
     VectorStore,
 )
-from retrieval.stores.factory import open_store
+from citewise.retrieval.stores.factory import open_store
 
 __all__ = [
     "DENSE",

@@ -7,21 +7,15 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal, Protocol
 
+from citewise.retrieval.encoders.sparse import SparseVector
 from pydantic import BaseModel, Field
 
-from retrieval.encoders.sparse import SparseVector
+from citewise.models import ChunkPayload
 
 DENSE = "dense"
 SPARSE = "bm25"
 # Payload indexes created with every collection (and added to older ones on open): permission fields first.
-INDEXED_FIELDS: dict[str, Literal["keyword", "datetime"]] = {
-    "tenant": "keyword",
-    "acl": "keyword",
-    "doc_id": "keyword",
-    "source": "keyword",
-    "path": "keyword",
-    "modified_at": "datetime",
-}
+INDEXED_FIELDS = ChunkPayload.indexed_fields()
 
 SearchMode = Literal["dense", "sparse", "hybrid"]
 FusionMethod = Literal["rrf", "dbsf"]
@@ -83,14 +77,14 @@ class Point:
     id: str
     dense: list[float]
     sparse: SparseVector
-    payload: dict[str, Any]
+    payload: ChunkPayload
 
 
 @dataclass(slots=True)
 class ScoredPoint:
     id: str
     score: float
-    payload: dict[str, Any] = field(default_factory=dict)
+    payload: ChunkPayload = field(default_factory=ChunkPayload)
     scores: dict[str, float] = field(default_factory=dict, repr=False)  # per stage: dense, sparse, fused, rerank
     vector: list[float] | None = field(default=None, repr=False)  # the dense vector, when asked for
 

@@ -6,10 +6,8 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import qdrant_edge as qe
-
-from citewise.errors import IndexLockedError
-from retrieval.encoders.sparse import SparseVector
-from retrieval.stores.base import (
+from citewise.retrieval.encoders.sparse import SparseVector
+from citewise.retrieval.stores.base import (
     DENSE,
     INDEXED_FIELDS,
     SPARSE,
@@ -22,15 +20,23 @@ from retrieval.stores.base import (
     to_native_filter,
 )
 
+from citewise.errors import IndexLockedError
+from citewise.models import ChunkPayload
+from citewise.settings import Settings
+
 _SCHEMA = {"keyword": qe.PayloadSchemaType.Keyword, "datetime": qe.PayloadSchemaType.Datetime}
 
 
 def _scored(p: qe.ScoredPoint, scores: dict[str, float]) -> ScoredPoint:
     vector = p.vector.get(DENSE) if isinstance(p.vector, dict) else None
-    return ScoredPoint(str(p.id), float(p.score), dict(p.payload or {}), scores, vector)
+    return ScoredPoint(str(p.id), float(p.score), ChunkPayload.from_store(p.payload), scores, vector)
 
 
 class EdgeStore:
+    @classmethod
+    def from_settings(cls, settings: Settings, dim: int, collection: str) -> EdgeStore:
+        return cls(settings.index_path(collection), dim)
+
     def __init__(self, path: Path, dim: int) -> None:
         self.path = Path(path)
         self.dim = dim
@@ -68,7 +74,7 @@ class EdgeStore:
                             DENSE: [float(x) for x in p.dense],
                             SPARSE: qe.SparseVector(indices=p.sparse.indices, values=p.sparse.values),
                         },
-                        payload=p.payload,
+                        payload=p.payload.to_store(),
                     )
                     for p in points
                 ]
@@ -166,7 +172,7 @@ class EdgeStore:
                     with_payload=True,
                 )
             )
-            out.extend(ScoredPoint(str(r.id), 0.0, dict(r.payload or {})) for r in records)
+            out.extend(ScoredPoint(str(r.id), 0.0, ChunkPayload.from_store(r.payload)) for r in records)
             if offset is None or not records:
                 break
         return out

@@ -11,11 +11,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from qdrant_client import QdrantClient, models
-
-from citewise.errors import IndexLockedError
-from retrieval.encoders.sparse import SparseVector
-from retrieval.stores.base import (
+from citewise.retrieval.encoders.sparse import SparseVector
+from citewise.retrieval.stores.base import (
     DENSE,
     INDEXED_FIELDS,
     SPARSE,
@@ -27,16 +24,37 @@ from retrieval.stores.base import (
     collect_scores,
     to_native_filter,
 )
+from qdrant_client import QdrantClient, models
+
+from citewise.errors import IndexLockedError
+from citewise.models import ChunkPayload
+from citewise.settings import Settings
 
 _SCHEMA = {"keyword": models.PayloadSchemaType.KEYWORD, "datetime": models.PayloadSchemaType.DATETIME}
 
 
 def _scored(p: models.ScoredPoint, scores: dict[str, float]) -> ScoredPoint:
     vector = p.vector.get(DENSE) if isinstance(p.vector, dict) else None
-    return ScoredPoint(str(p.id), float(p.score), dict(p.payload or {}), scores, vector)
+    return ScoredPoint(str(p.id), float(p.score), ChunkPayload.from_store(p.payload), scores, vector)
 
 
 class QdrantServerStore:
+    @classmethod
+    def from_settings(cls, settings: Settings, dim: int, collection: str) -> QdrantServerStore:
+        """A Qdrant server at `index.url`, or local mode in the data dir when no URL is set."""
+        index = settings.index
+        return cls(
+            collection,
+            dim,
+            url=index.url,
+            api_key=index.api_key.get_secret_value() if index.api_key else None,
+            path=None if index.url else settings.data_dir / "index-qdrant",
+            timeout_s=index.timeout_s,
+            shards=index.shards,
+            replication_factor=index.replication_factor,
+            on_disk_vectors=index.on_disk_vectors,
+        )
+
     def __init__(
         self,
         collection: str,
@@ -90,7 +108,7 @@ class QdrantServerStore:
                         DENSE: [float(x) for x in p.dense],
                         SPARSE: models.SparseVector(indices=p.sparse.indices, values=p.sparse.values),
                     },
-                    payload=p.payload,
+                    payload=p.payload.to_store(),
                 )
                 for p in points
             ],
@@ -202,7 +220,7 @@ class QdrantServerStore:
                 offset=offset,
                 with_payload=True,
             )
-            out.extend(ScoredPoint(str(r.id), 0.0, dict(r.payload or {})) for r in records)
+            out.extend(ScoredPoint(str(r.id), 0.0, ChunkPayload.from_store(r.payload)) for r in records)
             if offset is None or not records:
                 break
         return out

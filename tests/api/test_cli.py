@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import json
 
+from citewise.api.cli.main import app
 from typer.testing import CliRunner
 
-from api.cli import app
 from tests.conftest import DOCS
 
 runner = CliRunner()
@@ -76,7 +76,7 @@ def test_search_rejects_bad_options_with_a_message(tmp_path, monkeypatch):
 
 
 def test_parse_filters_maps_known_keys_and_lists():
-    from api.cli import parse_filters
+    from citewise.api.cli.documents import parse_filters
 
     out = parse_filters(["source=a", "source=b", "path_prefix=/x", "lang=en|de", "team=core"])
     assert out == {"sources": ["a", "b"], "path_prefix": "/x", "match": {"lang": ["en", "de"], "team": "core"}}

@@ -14,11 +14,12 @@ from pathlib import Path
 
 import httpx
 import pytest
+from citewise.api.orchestration.providers import Prompt, Source
+from citewise.api.orchestration.providers.openai import OpenAIProvider
+from citewise.evals.common import free_port
 from fastapi.testclient import TestClient
 
-from api.providers import OpenAIProvider, Prompt, Source
-from citewise.settings import LlmProfile, Settings
-from evals.common import free_port
+from citewise.settings import OpenAIProfile, Settings
 
 pytestmark = [pytest.mark.slow, pytest.mark.integration]
 
@@ -56,7 +57,7 @@ def llama_server(tmp_path_factory):
 
 
 def test_provider_streams_tokens_from_llama_cpp(llama_server):
-    provider = OpenAIProvider(LlmProfile(name="smol", provider="openai", base_url=llama_server, max_tokens=40))
+    provider = OpenAIProvider(OpenAIProfile(name="smol", base_url=llama_server, max_tokens=40))
     prompt = Prompt(
         question="Does vitamin D prevent fractures?",
         system="Answer using the sources; cite them as [n].",
@@ -69,17 +70,18 @@ def test_provider_streams_tokens_from_llama_cpp(llama_server):
 
 
 def test_chat_through_llama_cpp_cleans_citations(llama_server, tmp_path, encoder):
-    from api.app import create_app
-    from api.identity import create_key
+    from citewise.api.http.app import create_app
+    from citewise.connectors.filesystem import FilesystemConnector
+    from citewise.ingest.pipeline import Ingestor
+
     from citewise.db import init_db
-    from connectors.filesystem import FilesystemConnector
-    from ingest.pipeline import Ingestor
+    from citewise.identity import create_key
 
     docs = tmp_path / "docs"
     docs.mkdir()
     (docs / "vitamin.md").write_text("# Vitamin D\n\nVitamin D supplements reduce the risk of bone fractures.\n")
     settings = Settings(data_dir=tmp_path / "data")
-    settings.chat.profiles = [LlmProfile(name="smol", provider="openai", base_url=llama_server, max_tokens=60)]
+    settings.chat.profiles = [OpenAIProfile(name="smol", base_url=llama_server, max_tokens=60)]
     settings.chat.default_profile = "smol"
     ing = Ingestor(settings, encoder=encoder)
     ing.sync(FilesystemConnector(path=docs))

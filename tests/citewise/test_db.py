@@ -62,10 +62,12 @@ def test_connector_names_become_unique_per_tenant_on_upgrade(db_url):
 
 
 def test_sync_state_keys_sessions_and_cache_round_trip(db_url):
-    import api.identity as identity
-    from api.sessions import SessionStore
+    from citewise.api.orchestration.sessions import SessionStore
+    from citewise.ingest.state import EmbeddingCache, SyncState
+
+    import citewise.identity as identity
+    from citewise.errors import NotFoundError
     from citewise.models import Principal
-    from ingest.state import EmbeddingCache, SyncState
 
     db = init_db(db_url)
     state = SyncState(db, "col")
@@ -89,7 +91,8 @@ def test_sync_state_keys_sessions_and_cache_round_trip(db_url):
     sid, history = sessions.open(Principal(tenant="acme", user_id="bob"), None)
     sessions.append(sid, "q?", "a.")
     assert sessions.open(Principal(tenant="acme", user_id="bob"), sid) == (sid, [("user", "q?"), ("assistant", "a.")])
-    assert sessions.open(Principal(tenant="acme", user_id="eve"), sid) is None
+    with pytest.raises(NotFoundError):  # another principal's session is not found
+        sessions.open(Principal(tenant="acme", user_id="eve"), sid)
 
     cache = EmbeddingCache(db, 4)
     cache.put_many({"k": np.arange(4, dtype=np.float32)})

@@ -3,11 +3,11 @@ import time
 from datetime import UTC, datetime
 
 import pytest
+from citewise.connectors import FailedItem, available_connectors, create_connector
+from citewise.connectors.filesystem import FilesystemConnector
+from citewise.connectors.jsonl import JsonlConnector
 
 from citewise.errors import ConfigError
-from connectors import FailedItem, available_connectors, create_connector
-from connectors.filesystem import FilesystemConnector
-from connectors.jsonl import JsonlConnector
 
 
 def test_builtins_registered_through_entry_points():

@@ -5,11 +5,12 @@ from __future__ import annotations
 import json
 
 import pytest
+from citewise.evals.beir import load_beir
+from citewise.evals.bench_query import run_query_benchmark
+from citewise.evals.retrieval_eval import parse_config
 
+from citewise.errors import DatasetError
 from citewise.settings import Settings
-from evals.beir import DatasetError, load_beir
-from evals.bench_query import run_query_benchmark
-from evals.retrieval_eval import parse_config
 
 TOPICS = {
     "d1": ("Vitamin D", "Vitamin D supplements lower the rate of bone fractures in elderly patients."),

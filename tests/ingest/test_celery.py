@@ -14,10 +14,10 @@ import sys
 import time
 
 import pytest
+from citewise.ingest.jobs import JobStore
 
 from citewise.db import init_db
 from citewise.settings import Settings
-from ingest.jobs import JobStore
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
@@ -44,11 +44,11 @@ def _wait(store: JobStore, job_id: str, timeout: float = 120, until=("succeeded"
 
 def test_sync_through_celery_and_redis_end_to_end(tmp_path, redis_url, encoder):
     from celery.contrib.testing.worker import start_worker
+    from citewise.ingest.jobs import start_sync
+    from citewise.ingest.worker import CeleryRunner, make_celery, shared_ingestor
+    from citewise.retrieval.retriever import RetrievalRequest, Retriever
 
     from citewise.models import Principal
-    from ingest.runners import CeleryRunner, start_sync
-    from ingest.worker import make_celery, shared_ingestor
-    from retrieval.retriever import RetrievalRequest, Retriever
 
     docs = tmp_path / "docs"
     docs.mkdir()
@@ -90,13 +90,14 @@ def _worker(tmp_path, redis_url: str, log_name: str) -> subprocess.Popen:
         "CITEWISE_INGEST__BATCH_DOCS": "8",
     }
     log = (tmp_path / log_name).open("wb")
-    return subprocess.Popen([sys.executable, "-m", "api.cli", "worker"], env=env, stdout=log, stderr=subprocess.STDOUT)
+    worker = [sys.executable, "-m", "citewise.api.cli", "worker"]
+    return subprocess.Popen(worker, env=env, stdout=log, stderr=subprocess.STDOUT)
 
 
 def test_killed_worker_is_replaced_and_the_index_converges(tmp_path, redis_url):
     """kill -9 a worker mid-sync; a new worker receives the redelivered task and the index equals a clean run."""
-    from connectors import create_connector
-    from ingest.pipeline import Ingestor
+    from citewise.connectors import create_connector
+    from citewise.ingest.pipeline import Ingestor
 
     corpus = tmp_path / "corpus.jsonl"
     corpus.write_text(
@@ -108,7 +109,8 @@ def test_killed_worker_is_replaced_and_the_index_converges(tmp_path, redis_url):
     settings = _settings(tmp_path, redis_url, visibility_timeout_s=5)
     store = JobStore(init_db(settings.db_url))
     conn = store.add_connector("corpus", "jsonl", {"path": str(corpus)}, tenant="t", acl=[], interval_s=None)
-    from ingest.runners import CeleryRunner, start_sync
+    from citewise.ingest.jobs import start_sync
+    from citewise.ingest.worker import CeleryRunner
 
     first = _worker(tmp_path, redis_url, "w1.log")
     try:
@@ -138,9 +140,9 @@ def test_killed_worker_is_replaced_and_the_index_converges(tmp_path, redis_url):
     clean.index.backend = "qdrant"
     ref = Ingestor(clean)
     ref.sync(create_connector("jsonl", path=corpus), tenant="t")
-    expected = {p.id: p.payload["text"] for p in ref.store.scroll()}
+    expected = {p.id: p.payload.text for p in ref.store.scroll()}
     ref.close()
     got_ing = Ingestor(settings)
-    got = {p.id: p.payload["text"] for p in got_ing.store.scroll()}
+    got = {p.id: p.payload.text for p in got_ing.store.scroll()}
     got_ing.close()
     assert got == expected  # no duplicates, nothing missing

@@ -2,13 +2,13 @@ from __future__ import annotations
 
 import itertools
 
+from citewise.ingest.chunking import Chunker
+from citewise.ingest.parsing.assemble import Block, assemble
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from citewise.models import ParsedDocument
 from citewise.settings import ChunkingSettings
-from ingest.chunking import Chunker
-from ingest.parsing.assemble import Block, assemble
 
 
 def _doc(blocks: list[Block], title: str = "Doc") -> ParsedDocument:

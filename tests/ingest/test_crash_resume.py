@@ -11,9 +11,9 @@ import sys
 import time
 
 import pytest
+from citewise.retrieval.stores.edge import EdgeStore
 
 from citewise.settings import Settings
-from retrieval.stores.edge import EdgeStore
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
@@ -28,7 +28,11 @@ def _corpus(path, n=60):
 def _cli(data_dir, *args):
     env = {**os.environ, "CITEWISE_DATA_DIR": str(data_dir), "CITEWISE_INGEST__BATCH_DOCS": "2"}
     return subprocess.Popen(
-        [sys.executable, "-m", "api.cli", *args], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+        [sys.executable, "-m", "citewise.api.cli", *args],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
     )
 
 
@@ -46,7 +50,7 @@ def _indexed(data_dir) -> int:
 def _snapshot(data_dir):
     store = EdgeStore(Settings(data_dir=data_dir).index_path(), 384)
     try:
-        return sorted((p.id, p.payload["doc_id"], p.payload["version"], p.payload["text"]) for p in store.scroll())
+        return sorted((p.id, p.payload.doc_id, p.payload.version, p.payload.text) for p in store.scroll())
     finally:
         store.close()
 

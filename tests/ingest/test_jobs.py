@@ -6,13 +6,13 @@ import json
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from citewise.api.cli.main import app
+from citewise.ingest.jobs import JobStore, run_sync_job, start_sync, submit_due
+from citewise.ingest.runners import InProcessRunner
 from typer.testing import CliRunner
 
-from api.cli import app
 from citewise.db import init_db
-from citewise.errors import ConfigError
-from ingest.jobs import JobStore, run_sync_job
-from ingest.runners import InProcessRunner, start_sync, submit_due
+from citewise.errors import ConfigError, ConflictError
 from tests.conftest import DOCS
 
 
@@ -27,7 +27,7 @@ def folder(tmp_path):
 
 
 def test_in_process_job_records_progress_and_bad_files(settings, encoder, folder):
-    from ingest.pipeline import Ingestor
+    from citewise.ingest.pipeline import Ingestor
 
     store = JobStore(init_db(settings.db_url))
     conn = store.add_connector("docs", "filesystem", {"path": str(folder)}, tenant="acme", acl=[], interval_s=None)
@@ -40,7 +40,7 @@ def test_in_process_job_records_progress_and_bad_files(settings, encoder, folder
     assert (job.total, job.done, job.failed) == (6, 6, 1) and job.chunks >= 5
     assert job.errors[0]["path"].endswith("old.doc") and "legacy_format" in job.errors[0]["error"]
     assert job.started_at and job.finished_at and job.finished_at >= job.started_at
-    assert {p.payload["tenant"] for p in ingestor.store.scroll()} == {"acme"}
+    assert {p.payload.tenant for p in ingestor.store.scroll()} == {"acme"}
     # idempotent: a second run of the same job converges to the same index
     again = run_sync_job(job_id, settings=settings, ingestor=ingestor)
     assert again.status == "succeeded" and again.attempts == 2 and ingestor.store.count() == job.chunks
@@ -65,7 +65,7 @@ def test_connector_validation_and_schedules(settings, tmp_path):
         store.add_connector("x", "gdrive", {}, tenant="t", acl=[], interval_s=None)
     store.add_connector("every", "filesystem", {"path": str(tmp_path)}, tenant="t", acl=[], interval_s=600)
     store.add_connector("manual", "filesystem", {"path": str(tmp_path)}, tenant="t", acl=[], interval_s=None)
-    with pytest.raises(ConfigError, match="exists already"):
+    with pytest.raises(ConflictError, match="exists already"):
         store.add_connector("every", "filesystem", {"path": str(tmp_path)}, tenant="t", acl=[], interval_s=None)
     # names are per tenant: another tenant may use the same one, and cannot see or remove the first
     other = store.add_connector("every", "filesystem", {"path": str(tmp_path)}, tenant="u", acl=[], interval_s=None)
@@ -115,9 +115,8 @@ def test_connectors_and_jobs_cli(tmp_path, monkeypatch, folder):
 def test_one_sync_per_connector_at_a_time(settings):
     import threading
 
+    from citewise.ingest.jobs import connector_lock
     from filelock import Timeout
-
-    from ingest.jobs import connector_lock
 
     held, release = threading.Event(), threading.Event()
 
@@ -143,7 +142,7 @@ def test_one_sync_per_connector_at_a_time(settings):
 def test_embedded_scheduler_starts_due_syncs(settings, tmp_path):
     import time
 
-    from ingest.runners import Scheduler
+    from citewise.ingest.runners import Scheduler
 
     store = JobStore(init_db(settings.db_url))
     store.add_connector("hourly", "filesystem", {"path": str(tmp_path)}, tenant="t", acl=[], interval_s=3600)

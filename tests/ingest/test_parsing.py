@@ -5,10 +5,10 @@ from __future__ import annotations
 import io
 
 import pytest
+from citewise.ingest.parsing import parse_document
 
 from citewise.errors import DocumentError
 from citewise.models import RawDocument
-from ingest.parsing import parse_document
 from tests.conftest import DOCS
 
 # (file, words that must appear in the parsed text)

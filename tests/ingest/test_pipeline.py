@@ -6,17 +6,17 @@ import json
 import shutil
 
 import pytest
+from citewise.connectors.filesystem import FilesystemConnector
+from citewise.connectors.jsonl import JsonlConnector
+from citewise.ingest.pipeline import Ingestor
+from citewise.retrieval.retriever import RetrievalRequest, Retriever
 
 from citewise.models import Principal
-from connectors.filesystem import FilesystemConnector
-from connectors.jsonl import JsonlConnector
-from ingest.pipeline import Ingestor
-from retrieval.retriever import RetrievalRequest, Retriever
 from tests.conftest import DOCS
 
 
 def _points(ingestor: Ingestor) -> dict[str, tuple]:
-    return {p.id: (p.payload["doc_id"], p.payload["version"], p.payload["text"]) for p in ingestor.store.scroll()}
+    return {p.id: (p.payload.doc_id, p.payload.version, p.payload.text) for p in ingestor.store.scroll()}
 
 
 @pytest.fixture
@@ -82,7 +82,7 @@ def test_acl_change_updates_payload_without_reembedding(settings, encoder, folde
     ing.sync(FilesystemConnector(path=folder))
     report = ing.sync(FilesystemConnector(path=folder, acl=["group:hr"]))
     assert report.updated == 3 and report.embedded == 0
-    assert {tuple(p.payload["acl"]) for p in ing.store.scroll()} == {("group:hr",)}
+    assert {tuple(p.payload.acl) for p in ing.store.scroll()} == {("group:hr",)}
     ing.close()
 
 
@@ -122,7 +122,7 @@ def test_jsonl_corpus_sync_and_record_deletion(settings, encoder, tmp_path):
     corpus.write_text("\n".join(json.dumps(r) for r in rows[:4]))
     report = ing.sync(JsonlConnector(path=corpus))
     assert (report.deleted, report.unchanged) == (2, 4)
-    assert {p.payload["key"] for p in ing.store.scroll()} == {"d0", "d1", "d2", "d3"}
+    assert {p.payload.key for p in ing.store.scroll()} == {"d0", "d1", "d2", "d3"}
     retriever = Retriever(settings, store=ing.store, encoder=encoder)
     hit = retriever.run(RetrievalRequest(query="topic 2", principal=Principal(), k=1)).hits[0]
     assert hit.title == "Doc 2" and hit.text.startswith("Record number 2")

@@ -1,10 +1,9 @@
 import io
 
+from citewise.connectors.filesystem import FilesystemConnector
+from citewise.ingest.pipeline import Ingestor
+from citewise.ingest.progress import NoProgress, RichProgress, default_progress
 from rich.console import Console
-
-from connectors.filesystem import FilesystemConnector
-from ingest.pipeline import Ingestor
-from ingest.progress import NoProgress, RichProgress, default_progress
 
 
 def test_rich_progress_shows_docs_chunks_and_eta():

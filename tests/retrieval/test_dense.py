@@ -2,10 +2,10 @@ from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import pytest
+from citewise.retrieval.encoders.dense import OpenVinoEncoder, TorchEncoder, load_dense_encoder
 
 from citewise.errors import ModelMissingError
 from citewise.settings import EmbeddingSettings
-from retrieval.encoders.dense import OpenVinoEncoder, TorchEncoder, load_dense_encoder
 
 TEXTS = [
     "Vitamin D deficiency is associated with a higher risk of bone fractures in older adults.",

@@ -12,16 +12,16 @@ import uuid
 from pathlib import Path
 
 import numpy as np
+from citewise.retrieval.encoders.sparse import Bm25Encoder
+from citewise.retrieval.retriever import RetrievalRequest, Retriever, SearchFilters
+from citewise.retrieval.stores.base import Point
+from citewise.retrieval.stores.edge import EdgeStore
+from citewise.retrieval.stores.qdrant_server import QdrantServerStore
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from citewise.models import Principal
+from citewise.models import ChunkPayload, Principal
 from citewise.settings import Settings
-from retrieval.encoders.sparse import Bm25Encoder
-from retrieval.retriever import RetrievalRequest, Retriever, SearchFilters
-from retrieval.stores.base import Point
-from retrieval.stores.edge import EdgeStore
-from retrieval.stores.qdrant_server import QdrantServerStore
 
 WORDS = ["vitamin", "bone", "salary", "budget", "merger", "holiday", "qdrant", "fusion", "secret", "policy"]
 TENANTS = ["acme", "globex", "initech"]
@@ -94,17 +94,17 @@ def _points(docs: list[dict]) -> list[Point]:
                     id=str(uuid.uuid5(uuid.NAMESPACE_URL, f"{doc_id}/{i}")),
                     dense=enc.embed_query(text).tolist(),
                     sparse=BM25.embed_document(text),
-                    payload={
-                        "tenant": doc["tenant"],
-                        "acl": doc["acl"],
-                        "doc_id": doc_id,
-                        "source": "src",
-                        "key": doc_id,
-                        "path": f"/{doc['tenant']}/{doc_id}",
-                        "title": doc_id,
-                        "chunk_index": i,
-                        "text": text,
-                    },
+                    payload=ChunkPayload(
+                        tenant=doc["tenant"],
+                        acl=doc["acl"],
+                        doc_id=doc_id,
+                        source="src",
+                        key=doc_id,
+                        path=f"/{doc['tenant']}/{doc_id}",
+                        title=doc_id,
+                        chunk_index=i,
+                        text=text,
+                    ),
                 )
             )
     return points
@@ -112,7 +112,7 @@ def _points(docs: list[dict]) -> list[Point]:
 
 def _visible(point: Point, principal: Principal) -> bool:
     p = point.payload
-    return p["tenant"] == principal.tenant and bool(set(p["acl"]) & set(principal.acl_principals()))
+    return p.tenant == principal.tenant and bool(set(p.acl) & set(principal.acl_principals()))
 
 
 def _check(backend: str, docs: list[dict], principal: Principal, req: dict) -> None:

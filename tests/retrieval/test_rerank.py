@@ -1,18 +1,19 @@
 from __future__ import annotations
 
 import pytest
+from citewise.retrieval.rerank import load_reranker
+from citewise.retrieval.rerank.cross_encoder import CrossEncoderReranker
+from citewise.retrieval.rerank.fusion import FusionReranker
+from citewise.retrieval.stores import ScoredPoint
 
 from citewise.errors import ConfigError, ModelMissingError
+from citewise.models import ChunkPayload
 from citewise.settings import RetrievalSettings
-from retrieval.rerank import load_reranker
-from retrieval.rerank.cross_encoder import CrossEncoderReranker
-from retrieval.rerank.fusion import FusionReranker
-from retrieval.stores import ScoredPoint
 
 
 def cand(pid, dense, sparse=None, title="", text=""):
     scores = {"dense": dense} | ({"sparse": sparse} if sparse is not None else {})
-    return ScoredPoint(pid, 0.0, {"title": title, "text": text, "doc_id": pid}, scores)
+    return ScoredPoint(pid, 0.0, ChunkPayload(title=title, text=text, doc_id=pid), scores)
 
 
 def test_fusion_alpha_moves_between_branches():
@@ -42,10 +43,10 @@ def test_reranker_names_and_missing_models_are_clear_errors(tmp_path):
 @pytest.fixture(scope="module")
 def tiny_cross_encoder(tmp_path_factory):
     """A cross-encoder built from the MiniLM weights with a fresh 1-logit head: real mechanics, meaningless scores."""
+    from citewise.retrieval.encoders.model_files import resolve_model_dir
     from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
     from citewise.settings import Settings
-    from retrieval.encoders.model_files import resolve_model_dir
 
     src = resolve_model_dir(Settings().embedding)
     out = tmp_path_factory.mktemp("ce")

@@ -1,11 +1,14 @@
 from __future__ import annotations
 
-from retrieval import shaping
-from retrieval.stores import ScoredPoint
+from citewise.retrieval import shaping
+from citewise.retrieval.stores import ScoredPoint
+
+from citewise.models import ChunkPayload
 
 
 def sp(pid, score, doc="d", text=None, vector=None):
-    return ScoredPoint(pid, score, {"doc_id": doc, "text": text if text is not None else f"text {pid}"}, {}, vector)
+    payload = ChunkPayload(doc_id=doc, text=text if text is not None else f"text {pid}")
+    return ScoredPoint(pid, score, payload, {}, vector)
 
 
 def test_dedup_drops_equal_text_and_near_identical_vectors():

@@ -1,4 +1,4 @@
-from retrieval.encoders.sparse import Bm25Encoder
+from citewise.retrieval.encoders.sparse import Bm25Encoder
 
 
 def test_document_weights_saturate_and_are_deterministic():

@@ -6,11 +6,12 @@ import random
 import uuid
 
 import pytest
+from citewise.retrieval.encoders.sparse import Bm25Encoder
+from citewise.retrieval.stores.base import Filter, Point, QuerySpec
+from citewise.retrieval.stores.edge import EdgeStore
+from citewise.retrieval.stores.qdrant_server import QdrantServerStore
 
-from retrieval.encoders.sparse import Bm25Encoder
-from retrieval.stores.base import Filter, Point, QuerySpec
-from retrieval.stores.edge import EdgeStore
-from retrieval.stores.qdrant_server import QdrantServerStore
+from citewise.models import ChunkPayload
 
 DIM = 8
 BM25 = Bm25Encoder()
@@ -53,7 +54,8 @@ def _point(doc: str, i: int, text: str, *, tenant="t1", acl=("*",), version="v1"
         id=str(uuid.uuid5(uuid.NAMESPACE_URL, f"{doc}/{i}")),
         dense=_vec(seed if seed is not None else hash((doc, i)) % 1000),
         sparse=BM25.embed_document(text),
-        payload={
+        payload=ChunkPayload(
+        **{
             "tenant": tenant,
             "acl": list(acl),
             "doc_id": doc,
@@ -65,7 +67,8 @@ def _point(doc: str, i: int, text: str, *, tenant="t1", acl=("*",), version="v1"
             "char_start": 0,
             "char_end": len(text),
             "text": text,
-        },
+        }
+        ),
     )
 
 
@@ -84,14 +87,14 @@ def test_replace_document_chunks_by_version(backend):
     store.upsert([_point("a", i, f"new {i}", version="v2") for i in range(2)])
     store.delete(Filter(match={"doc_id": "a"}, exclude={"version": "v2"}))
     left = store.scroll(Filter(match={"doc_id": "a"}))
-    assert sorted(p.payload["text"] for p in left) == ["new 0", "new 1"]
+    assert sorted(p.payload.text for p in left) == ["new 0", "new 1"]
 
 
 def test_delete_document(backend):
     store = backend()
     store.upsert([_point("a", 0, "alpha"), _point("b", 0, "beta")])
     store.delete(Filter(match={"doc_id": "a"}))
-    assert [p.payload["doc_id"] for p in store.scroll()] == ["b"]
+    assert [p.payload.doc_id for p in store.scroll()] == ["b"]
     with pytest.raises(ValueError):
         store.delete(Filter())
 
@@ -115,8 +118,8 @@ def test_filtered_queries_find_the_right_point(backend, mode):
         dense=_vec(1),
         sparse=BM25.embed_query("vitamin bone fractures"),
     )
-    assert hits and hits[0].payload["doc_id"] == "vit"
-    assert {h.payload["doc_id"] for h in hits} <= {"vit", "rust"}
+    assert hits and hits[0].payload.doc_id == "vit"
+    assert {h.payload.doc_id for h in hits} <= {"vit", "rust"}
     hr = query(
         store,
         mode=mode,
@@ -125,7 +128,7 @@ def test_filtered_queries_find_the_right_point(backend, mode):
         dense=_vec(1),
         sparse=BM25.embed_query("secret study"),
     )
-    assert "secret" in {h.payload["doc_id"] for h in hr}
+    assert "secret" in {h.payload.doc_id for h in hr}
 
 
 def test_metadata_match_filter(backend):
@@ -138,7 +141,7 @@ def test_metadata_match_filter(backend):
         limit=5,
         sparse=BM25.embed_query("same words"),
     )
-    assert [h.payload["doc_id"] for h in hits] == ["b"]
+    assert [h.payload.doc_id for h in hits] == ["b"]
 
 
 def test_persists_across_reopen(backend):
@@ -171,12 +174,12 @@ def test_idf_is_applied_by_the_engine(backend):
     store = backend()
     store.upsert([_point("rare", 0, "zebra")] + [_point(f"common{i}", 0, "horse") for i in range(8)])
     hits = query(store, mode="sparse", flt=Filter(tenant="t1"), limit=3, sparse=BM25.embed_query("horse zebra"))
-    assert hits[0].payload["doc_id"] == "rare"
+    assert hits[0].payload.doc_id == "rare"
     assert hits[0].score > hits[1].score
 
 
 def test_edge_creates_payload_indexes_for_filtered_fields(tmp_path):
-    from retrieval.stores.base import INDEXED_FIELDS
+    from citewise.retrieval.stores.base import INDEXED_FIELDS
 
     store = EdgeStore(tmp_path / "edge", DIM)
     try:
@@ -196,18 +199,18 @@ def test_hybrid_reports_branch_scores_and_honours_fusion_settings(backend):
     )
     common = dict(limit=2, dense=_vec(1), sparse=BM25.embed_query("zebra migration"), mode="hybrid")
     hits = query(store, Filter(tenant="t1"), **common)
-    by_doc = {h.payload["doc_id"]: h.scores for h in hits}
+    by_doc = {h.payload.doc_id: h.scores for h in hits}
     assert by_doc["dense-top"]["dense"] == pytest.approx(1.0, abs=1e-4)
     assert by_doc["dense-top"]["dense"] > by_doc["bm25-top"]["dense"]
     assert by_doc["bm25-top"]["sparse"] > by_doc["dense-top"]["sparse"] > 0
     assert all("fused" in s for s in by_doc.values())
     dbsf = query(store, Filter(tenant="t1"), fusion="dbsf", **common)
-    assert {h.payload["doc_id"] for h in dbsf} == {"dense-top", "bm25-top"}
+    assert {h.payload.doc_id for h in dbsf} == {"dense-top", "bm25-top"}
     if isinstance(store, EdgeStore):  # qdrant-client's local mode ignores RRF weights; Edge and servers apply them
         # Qdrant scores rank r as 1 / ((r + 1) / weight + k - 1): weights only bite when k is small
         dense_first = query(store, Filter(tenant="t1"), weights=(10.0, 1.0), rrf_k=1, **common)
         sparse_first = query(store, Filter(tenant="t1"), weights=(1.0, 10.0), rrf_k=1, **common)
-        assert dense_first[0].payload["doc_id"] == "dense-top" and sparse_first[0].payload["doc_id"] == "bm25-top"
+        assert dense_first[0].payload.doc_id == "dense-top" and sparse_first[0].payload.doc_id == "bm25-top"
 
 
 def test_exact_scores_for_given_points(backend):
@@ -215,7 +218,7 @@ def test_exact_scores_for_given_points(backend):
     store.upsert([_point("a", 0, "zebra", seed=1), _point("b", 0, "horse", seed=2)])
     ids = [p.id for p in store.scroll(Filter(tenant="t1"))]
     scores = store.score(ids, Filter(tenant="t1"), dense=_vec(1), sparse=BM25.embed_query("zebra"))
-    by_doc = {p.payload["doc_id"]: scores[p.id] for p in store.scroll(Filter(tenant="t1"))}
+    by_doc = {p.payload.doc_id: scores[p.id] for p in store.scroll(Filter(tenant="t1"))}
     assert by_doc["a"]["dense"] == pytest.approx(1.0, abs=1e-4) and by_doc["a"]["sparse"] > 0
     assert "sparse" not in by_doc["b"] and "dense" in by_doc["b"]
     assert store.score(ids, Filter(tenant="t2"), dense=_vec(1)) == {}  # the filter still applies

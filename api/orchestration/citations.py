@@ -2,16 +2,16 @@
 
 A sentence "states a fact" when it has at least MIN_FACT_TERMS content terms. It is supported when one of
 its cited passages holds at least `threshold` of its content terms (lexical support; the threshold is
-calibrated by evals/calibrate_chat.py). `grounded` is true only if every fact sentence is supported.
+calibrated by `python -m citewise.evals.calibrate_chat`). `grounded` is true only if every fact sentence is supported.
 """
 
 from __future__ import annotations
 
 import re
 
+from citewise.api.orchestration import text as textutil
 from pydantic import BaseModel
 
-from api import text as textutil
 from citewise.models import SearchHit
 
 MARKER = re.compile(r"\s?\[(\d{1,3})\]")

@@ -9,85 +9,24 @@ import re
 import threading
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass, field
-from functools import cache
-from pathlib import Path
-from typing import Any
 
-from pydantic import BaseModel, Field
+from citewise.api.orchestration import guardrails as guards
+from citewise.api.orchestration.citations import Citation, cite
+from citewise.api.orchestration.prompts import load_template
+from citewise.api.orchestration.providers import FallbackChain, LlmProvider, Prompt, Source, build_provider
+from citewise.api.orchestration.schemas import ChatResult, Event, SourceOut, Turn
+from citewise.retrieval.retriever import RetrievalRequest, Retriever, SearchFilters
 
-from api import guards
-from api.citations import Citation, SourceRef, cite
-from api.identity import Identity
-from api.providers import FallbackChain, LlmProvider, Prompt, ProviderError, Source, build_provider
-from citewise.errors import ConfigError
+from citewise.errors import ConfigError, ProviderError
 from citewise.models import SearchHit
 from citewise.settings import LlmProfile, Settings
-from retrieval.retriever import RetrievalRequest, Retriever, SearchFilters
 
-PROMPTS = Path(__file__).parent / "prompts"
 REFUSAL = "I could not find an answer to this in the knowledge base."
 _FOLLOW_UP = re.compile(
     r"^(and|but|also|what about|how about|why|so)\b"
     r"|\b(it|its|they|them|their|this|that|these|those|he|she|his|her|there)\b",
     re.IGNORECASE,
 )
-
-
-class ChatRequest(BaseModel):
-    question: str = Field(min_length=1, max_length=20_000)
-    session_id: str | None = None
-    filters: SearchFilters | None = None
-    stream: bool = False
-    profile: str | None = Field(None, description="answering profile; default from settings")
-
-
-class SourceOut(SourceRef):
-    score: float
-
-
-class ChatResult(BaseModel):
-    answer: str
-    citations: list[Citation]
-    grounded: bool
-    refused: bool
-    flags: list[str]
-    checks: dict[str, str] = Field(default_factory=dict, description="every guardrail's verdict, pass included")
-    session_id: str | None
-    trace_id: str
-    timings: dict[str, float]
-    sources: list[SourceOut] = Field(default_factory=list)
-    provider: str | None = None
-
-
-@dataclass(slots=True)
-class Event:
-    type: str  # retrieval | token | citation | guardrail | done | error
-    data: Any
-
-
-@dataclass
-class Turn:
-    """What the steps share for one question."""
-
-    identity: Identity
-    request: ChatRequest
-    trace_id: str
-    history: list[tuple[str, str]] = field(default_factory=list)
-    query: str = ""
-    hits: list[SearchHit] = field(default_factory=list)
-    flags: list[str] = field(default_factory=list)
-    checks: dict[str, str] = field(default_factory=dict)
-    timings: dict[str, float] = field(default_factory=dict)
-
-
-@cache
-def load_template(name: str) -> tuple[str, str]:
-    path = PROMPTS / f"{name}.txt"
-    if not path.is_file():
-        raise ConfigError(f"prompt template {path} not found")
-    system, _, user = path.read_text(encoding="utf-8").partition("### user\n")
-    return system.removeprefix("### system\n").strip(), user.strip()
 
 
 def condense(question: str, history: list[tuple[str, str]]) -> str:

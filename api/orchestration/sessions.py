@@ -1,4 +1,4 @@
-"""Chat sessions and their messages, owned by one principal (tenant + user)."""
+"""Conversation memory: chat sessions and their messages, owned by one principal (tenant + user)."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from sqlalchemy import ForeignKey, Integer, String, Text, select
 from sqlalchemy.orm import Mapped, mapped_column, sessionmaker
 
 from citewise.db import Base, timestamp
+from citewise.errors import NotFoundError
 from citewise.models import Principal
 
 
@@ -35,8 +36,9 @@ class SessionStore:
     def __init__(self, sessions: sessionmaker) -> None:
         self.sessions = sessions
 
-    def open(self, principal: Principal, session_id: str | None) -> tuple[str, list[tuple[str, str]]] | None:
-        """(session id, history) for the caller; None when the id is unknown or belongs to someone else."""
+    def open(self, principal: Principal, session_id: str | None) -> tuple[str, list[tuple[str, str]]]:
+        """(session id, history) for the caller; a new session without an id. An unknown id, or one that
+        belongs to someone else, is not found (the two are not told apart)."""
         with self.sessions.begin() as s:
             if session_id is None:
                 sid = str(uuid.uuid4())
@@ -44,7 +46,7 @@ class SessionStore:
                 return sid, []
             row = s.get(ChatSession, session_id)
             if row is None or row.tenant != principal.tenant or row.user_id != (principal.user_id or ""):
-                return None
+                raise NotFoundError(f"unknown session {session_id!r}")
             msgs = s.scalars(
                 select(ChatMessage).where(ChatMessage.session_id == session_id).order_by(ChatMessage.id)
             ).all()

@@ -1,0 +1,3 @@
+from citewise.api.cli.main import main
+
+main()

@@ -1,0 +1,71 @@
+"""`citewise bench`: benchmarks that print measured figures (medians and ratios from one run)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from citewise.api.cli.common import BeirArg, ConfigsOpt, JsonOpt, LimitOpt, SplitOpt, command_group, log_to_stderr
+
+app = command_group(help="Benchmarks that print measured figures.")
+
+
+@app.command("ingest")
+def bench_ingest(
+    path: Annotated[Path, typer.Argument(help="a BEIR corpus.jsonl or a folder")],
+    torch_sample: Annotated[int, typer.Option(help="chunks embedded with torch for the speed ratio (0 = all)")] = 0,
+    repeats: Annotated[int, typer.Option(min=1, help="repeat every measurement; ratios are medians")] = 1,
+    as_json: JsonOpt = False,
+) -> None:
+    """Ingestion throughput, pure embedding time (fast path vs torch) and peak RSS, in one process."""
+    from citewise.evals.bench_ingest import run_ingest_benchmark
+
+    result = run_ingest_benchmark(path, torch_sample=torch_sample, repeats=repeats, log=log_to_stderr)
+    typer.echo(json.dumps(result, indent=None if as_json else 2))
+
+
+@app.command("query")
+def bench_query(
+    dataset: BeirArg,
+    split: SplitOpt = "test",
+    configs: ConfigsOpt = "",
+    limit: LimitOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Retrieval quality (ranx) and per-stage latency p50/p95 per configuration, in one run."""
+    from citewise.evals.bench_query import DEFAULT_CONFIGS, run_query_benchmark
+
+    chosen = tuple(c.strip() for c in configs.split(",") if c.strip()) or DEFAULT_CONFIGS
+    result = run_query_benchmark(
+        dataset, split=split, configs=chosen, limit=limit, log=log_to_stderr
+    )
+    typer.echo(json.dumps(result, indent=None if as_json else 2))
+
+
+@app.command("jobs")
+def bench_jobs(
+    corpus: Annotated[Path, typer.Argument(help="a JSONL corpus (e.g. SciFact corpus.jsonl)")],
+    limit: Annotated[int | None, typer.Option(min=2, help="first N documents only")] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Ingestion throughput: in-process pool vs one Celery worker at concurrency 1 and 2, in one run."""
+    from citewise.evals.bench_jobs import run_jobs_benchmark
+
+    result = run_jobs_benchmark(corpus, limit=limit, log=log_to_stderr)
+    typer.echo(json.dumps(result, indent=None if as_json else 2))
+
+
+@app.command("chat")
+def bench_chat(
+    dataset: Annotated[Path, typer.Argument(help="a BEIR folder; its queries are asked through /v1/chat")],
+    split: Annotated[str, typer.Option(help="qrels split (selects the queries)")] = "test",
+    limit: LimitOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """/v1/chat latency with the extractive provider, its overhead on retrieval, per-step times, server RSS."""
+    from citewise.evals.bench_chat import run_chat_benchmark
+
+    result = run_chat_benchmark(dataset, split=split, limit=limit, log=log_to_stderr)
+    typer.echo(json.dumps(result, indent=None if as_json else 2))

@@ -1,0 +1,73 @@
+"""The app factory: services opened once in the lifespan, a tracing middleware, the error mapping, the routers.
+
+Every route but health needs an API key, and the key's principal goes into every retrieval call.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+import uuid
+from contextlib import asynccontextmanager
+
+from citewise.api.http.errors import install_error_handlers
+from citewise.api.http.observability import trace_id_var
+from citewise.api.http.routers import ROUTERS
+from citewise.api.http.services import Services
+from fastapi import FastAPI, Request
+
+from citewise.settings import Settings
+
+log = logging.getLogger("citewise.api")
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    services = Services(settings or Settings())
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI):  # noqa: ANN202
+        services.open()
+        yield
+        services.close()
+
+    app = FastAPI(
+        title="Citewise",
+        version="0.1",
+        description="Grounded, cited answers from your documents.",
+        lifespan=lifespan,
+    )
+    app.state.services = services
+
+    @app.middleware("http")
+    async def trace(request: Request, call_next):  # noqa: ANN001, ANN202
+        trace_id = request.headers.get("x-request-id") or uuid.uuid4().hex
+        token = trace_id_var.set(trace_id)
+        started = time.perf_counter()
+        status = 500
+        try:
+            response = await call_next(request)
+            status = response.status_code
+            response.headers["X-Trace-Id"] = trace_id
+            return response
+        finally:
+            route = request.scope.get("route")
+            path = getattr(route, "path", "unmatched")
+            services.metrics.observe(path, status, started)
+            log.info(
+                "request",
+                extra={
+                    "fields": {
+                        "method": request.method,
+                        "route": path,
+                        "status": status,
+                        "ms": round((time.perf_counter() - started) * 1000, 2),
+                        "key": getattr(request.state, "key_id", None),
+                    }
+                },
+            )
+            trace_id_var.reset(token)
+
+    install_error_handlers(app)
+    for router in ROUTERS:
+        app.include_router(router)
+    return app

@@ -1,0 +1,7 @@
+"""One router module per feature; `ROUTERS` is the order the app includes them in."""
+
+from __future__ import annotations
+
+from citewise.api.http.routers import chat, connectors, documents, health, openai, search
+
+ROUTERS = [health.router, chat.router, openai.router, search.router, documents.router, connectors.router]

@@ -1,0 +1,54 @@
+"""POST /v1/chat: a grounded, cited answer as JSON, or as server-sent events with `stream: true`."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from citewise.api.http.deps import Caller, ServicesDep
+from citewise.api.http.observability import trace_id_var
+from citewise.api.http.services import Services
+from citewise.api.http.streaming import citewise_stream
+from citewise.api.orchestration.schemas import ChatRequest, ChatResult, Turn
+from fastapi import APIRouter
+from fastapi.responses import StreamingResponse
+
+from citewise.identity import Identity
+
+log = logging.getLogger("citewise.api")
+router = APIRouter(tags=["chat"])
+
+
+def start_turn(services: Services, caller: Identity, body: ChatRequest, history: list | None = None) -> Turn:
+    """A turn in the caller's session (a new one without `session_id`; another principal's is a 404)."""
+    if history is None:
+        session_id, history = services.sessions.open(caller, body.session_id)
+        body = body.model_copy(update={"session_id": session_id})
+    return Turn(identity=caller, request=body, trace_id=trace_id_var.get(), history=history)
+
+
+def finisher(services: Services):  # noqa: ANN201
+    """What runs once a turn has its result: metrics, the session's memory, the answer log line."""
+
+    def finish(turn: Turn, result: ChatResult) -> None:
+        outcome = "refused" if result.refused else ("grounded" if result.grounded else "ungrounded")
+        services.metrics.answers.labels(outcome).inc()
+        if turn.request.session_id:
+            services.sessions.append(turn.request.session_id, turn.request.question, result.answer)
+        log.info("answer", extra={"fields": {"flags": result.flags, "timings": result.timings, "outcome": outcome}})
+
+    return finish
+
+
+@router.post("/v1/chat", response_model=ChatResult)
+def chat(body: ChatRequest, caller: Caller, services: ServicesDep) -> Any:
+    services.pipeline.profile(body.profile)  # unknown profile: 400 before anything runs
+    turn = start_turn(services, caller, body)
+    finish = finisher(services)
+    if body.stream:
+        return StreamingResponse(
+            citewise_stream(services.pipeline.run(turn), turn, finish), media_type="text/event-stream"
+        )
+    result = services.pipeline.answer(turn)
+    finish(turn, result)
+    return result

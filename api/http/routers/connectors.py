@@ -1,0 +1,55 @@
+"""Connectors and their sync jobs: admins add and sync; reads are scoped to the caller's tenant."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from citewise.api.http.deps import Caller, ServicesDep, require_admin
+from citewise.ingest.jobs import start_sync
+from fastapi import APIRouter
+from pydantic import BaseModel, ConfigDict, Field
+
+router = APIRouter(tags=["connectors"])
+
+
+class ConnectorBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(min_length=1, max_length=200)
+    type: str
+    config: dict[str, Any] = Field(default_factory=dict)
+    acl: list[str] = Field(default_factory=list)
+    interval_s: int | None = Field(None, ge=60)
+
+
+@router.post("/v1/connectors", status_code=201)
+def add_connector(body: ConnectorBody, caller: Caller, services: ServicesDep) -> dict:
+    require_admin(caller, "adding connectors")
+    info = services.jobs.add_connector(
+        body.name, body.type, body.config, tenant=caller.tenant, acl=body.acl, interval_s=body.interval_s
+    )
+    return info.model_dump()
+
+
+@router.get("/v1/connectors")
+def list_connectors(caller: Caller, services: ServicesDep) -> dict:
+    return {"connectors": [c.model_dump() for c in services.jobs.connectors(caller.tenant)]}
+
+
+@router.post("/v1/connectors/{connector_id}/sync", status_code=202)
+def sync_connector(connector_id: str, caller: Caller, services: ServicesDep) -> dict:
+    require_admin(caller, "starting syncs")
+    connector = services.jobs.require_connector(connector_id, tenant=caller.tenant)
+    job_id = start_sync(services.jobs, connector.id, services.runner)
+    return {"job_id": job_id, "status": "queued"}
+
+
+@router.get("/v1/jobs/{job_id}")
+def get_job(job_id: str, caller: Caller, services: ServicesDep) -> dict:
+    return services.jobs.require_job(job_id, tenant=caller.tenant).model_dump(mode="json")
+
+
+@router.get("/v1/jobs")
+def list_jobs(caller: Caller, services: ServicesDep, connector: str | None = None) -> dict:
+    cid = services.jobs.require_connector(connector, tenant=caller.tenant).id if connector else None
+    return {"jobs": [j.model_dump(mode="json") for j in services.jobs.jobs(cid, tenant=caller.tenant)]}

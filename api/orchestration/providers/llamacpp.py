@@ -1,0 +1,37 @@
+"""`llamacpp`: a local GGUF model in-process through llama-cpp-python (optional extra `citewise[llamacpp]`)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from citewise.api.orchestration.providers.base import Prompt
+
+from citewise.errors import ConfigError
+from citewise.settings import LlamaCppProfile
+
+
+class LlamaCppProvider:
+    """A GGUF model in-process through llama-cpp-python (install the `llamacpp` extra)."""
+
+    name = "llamacpp"
+
+    def __init__(self, profile: LlamaCppProfile) -> None:
+        if not profile.model_path.is_file():
+            raise ConfigError(f"profile {profile.name!r}: llamacpp needs model_path pointing at a .gguf file")
+        self.profile = profile
+        self._llm = None
+
+    def stream(self, prompt: Prompt) -> Iterator[str]:
+        if self._llm is None:
+            try:
+                from llama_cpp import Llama
+            except ImportError as exc:
+                raise ConfigError("llama-cpp-python is not installed: pip install 'citewise[llamacpp]'") from exc
+            self._llm = Llama(model_path=str(self.profile.model_path), n_ctx=4096, verbose=False)
+        messages = [{"role": "system", "content": prompt.system}, {"role": "user", "content": prompt.user}]
+        for chunk in self._llm.create_chat_completion(
+            messages=messages, stream=True, temperature=self.profile.temperature, max_tokens=self.profile.max_tokens
+        ):
+            delta = chunk["choices"][0]["delta"].get("content")
+            if delta:
+                yield delta
