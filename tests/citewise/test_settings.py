@@ -21,3 +21,31 @@ def test_defaults_and_chunk_cap():
     assert s.data_dir == Path(".citewise")
     assert s.index.backend == "edge"
     assert s.chunking.max_tokens == s.embedding.max_seq_length
+
+
+def test_profiles_are_typed_per_provider_and_fail_when_settings_load(monkeypatch):
+    import pytest
+    from pydantic import ValidationError
+
+    from citewise.settings import ExtractiveProfile, LlamaCppProfile, OpenAIProfile, PluginProfile
+
+    monkeypatch.setenv(
+        "CITEWISE_CHAT__PROFILES",
+        '[{"name": "citewise"}, {"name": "gpu", "provider": "openai", "base_url": "http://127.0.0.1:8080/v1"},'
+        ' {"name": "local", "provider": "llamacpp", "model_path": "/m.gguf"}, {"name": "x", "provider": "acme-llm",'
+        ' "region": "eu"}]',
+    )
+    kinds = [type(p) for p in Settings().chat.profiles]
+    assert kinds == [ExtractiveProfile, OpenAIProfile, LlamaCppProfile, PluginProfile]
+    monkeypatch.setenv("CITEWISE_CHAT__PROFILES", '[{"name": "gpu", "provider": "openai"}]')
+    with pytest.raises(ValidationError, match="base_url"):
+        Settings()
+    monkeypatch.setenv("CITEWISE_CHAT__PROFILES", '[{"name": "gpu", "provider": "openai", "base_url": "x", "bse": 1}]')
+    with pytest.raises(ValidationError, match="bse"):  # a misspelt option is not silently ignored
+        Settings()
+    # a fallback is checked against its own provider's model: llamacpp needs a model_path the profile lacks
+    monkeypatch.setenv(
+        "CITEWISE_CHAT__PROFILES", '[{"name": "gpu", "provider": "openai", "base_url": "x", "fallback": ["llamacpp"]}]'
+    )
+    with pytest.raises(ValidationError, match="model_path"):
+        Settings()
