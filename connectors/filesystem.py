@@ -10,7 +10,6 @@ from pathlib import Path
 from typing import Any
 
 from citewise.connectors.base import FailedItem, ListIdsConnector, LoadConnector, PollConnector
-
 from citewise.models import RawDocument
 
 SKIP_DIRS = {".git", ".hg", ".svn", "__pycache__", "node_modules", ".venv", ".citewise"}

@@ -8,7 +8,6 @@ from pathlib import Path
 from typing import Any
 
 from citewise.connectors.base import FailedItem, ListIdsConnector, LoadConnector
-
 from citewise.models import RawDocument
 
 ID_FIELDS = ("_id", "id", "doc_id")

@@ -10,7 +10,6 @@ from __future__ import annotations
 from typing import Any
 
 from citewise.connectors.base import Connector
-
 from citewise.errors import ConfigError
 from citewise.registry import Registry
 

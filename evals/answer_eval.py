@@ -18,7 +18,6 @@ from collections.abc import Callable
 from pathlib import Path
 
 from citewise.evals.qa import QAItem, load_qa
-
 from citewise.settings import Settings
 
 _ARTICLES = re.compile(r"\b(a|an|the)\b")
@@ -77,10 +76,9 @@ def run_answer_eval(
 ) -> tuple[dict, list[dict]]:
     from citewise.api.orchestration.pipeline import ChatPipeline
     from citewise.api.orchestration.schemas import ChatRequest, Turn
-    from citewise.retrieval.retriever import Retriever
-
     from citewise.errors import ProviderError
     from citewise.identity import Identity
+    from citewise.retrieval.retriever import Retriever
 
     settings = settings or Settings()
     items = load_qa(qa_file)

@@ -15,9 +15,8 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from citewise.evals.common import free_port, p50_p95
-
 from citewise.errors import UpstreamError
+from citewise.evals.common import free_port, p50_p95
 from citewise.settings import Settings
 
 
@@ -31,9 +30,9 @@ def run_chat_benchmark(
 ) -> dict:
     import httpx
     import psutil
-    from citewise.evals.retrieval_eval import prepare_dataset
 
     from citewise.db import init_db
+    from citewise.evals.retrieval_eval import prepare_dataset
     from citewise.identity import create_key
 
     settings = settings or Settings()

@@ -18,9 +18,8 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from citewise.evals.common import free_port
-
 from citewise.errors import ConfigError
+from citewise.evals.common import free_port
 from citewise.settings import Settings
 
 
@@ -35,11 +34,10 @@ def _split(corpus: Path, out: Path, parts: int, limit: int | None) -> list[Path]
 
 
 def _run(mode: str, files: list[Path], root: Path, redis_bin: str | None) -> dict:
+    from citewise.db import init_db
     from citewise.ingest.jobs import JobStore, start_sync
     from citewise.ingest.runners import InProcessRunner
     from citewise.ingest.worker import CeleryRunner
-
-    from citewise.db import init_db
 
     data = root / mode
     settings = Settings(data_dir=data)

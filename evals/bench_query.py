@@ -14,7 +14,6 @@ from collections.abc import Callable
 from pathlib import Path
 
 from citewise.evals.common import p50_p95, pct
-
 from citewise.models import Principal
 from citewise.settings import Settings
 

@@ -15,10 +15,10 @@ from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
-from citewise.evals.beir import BeirDataset, load_beir
-from citewise.evals.common import pct
 
 from citewise.errors import InvalidInputError
+from citewise.evals.beir import BeirDataset, load_beir
+from citewise.evals.common import pct
 from citewise.models import Principal
 from citewise.settings import Settings
 

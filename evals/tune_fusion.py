@@ -28,11 +28,12 @@ def _doc_run(hits: list, key: str) -> dict[str, float]:
 
 
 def main(argv: list[str] | None = None) -> int:
+    from ranx import Qrels, Run, evaluate
+
     from citewise.evals.retrieval_eval import prepare_dataset
     from citewise.retrieval.rerank.fusion import FusionReranker
     from citewise.retrieval.retriever import RetrievalRequest, Retriever
     from citewise.retrieval.stores import ScoredPoint
-    from ranx import Qrels, Run, evaluate
 
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("dataset", type=Path)

@@ -11,15 +11,15 @@ import uuid
 from pathlib import Path
 from typing import BinaryIO
 
-from citewise.connectors.filesystem import FilesystemConnector
-from citewise.ingest.pipeline import Ingestor, doc_id_for
-from citewise.retrieval.retriever import permission_filter
-from citewise.retrieval.stores.base import Filter
 from pydantic import BaseModel
 
+from citewise.connectors.filesystem import FilesystemConnector
 from citewise.errors import InvalidInputError, NotFoundError, PermissionDeniedError, TooLargeError
 from citewise.identity import Identity
+from citewise.ingest.pipeline import Ingestor, doc_id_for
 from citewise.models import PUBLIC, Principal
+from citewise.retrieval.retriever import permission_filter
+from citewise.retrieval.stores.base import Filter
 from citewise.settings import Settings
 
 READ_CHUNK = 1 << 20

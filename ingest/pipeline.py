@@ -17,19 +17,19 @@ from dataclasses import dataclass
 from functools import cached_property
 
 import numpy as np
+
 from citewise.connectors.base import Connector, FailedItem, ListIdsConnector, LoadConnector
+from citewise.db import init_db
+from citewise.errors import DocumentError
 from citewise.ingest.chunking import Chunker
 from citewise.ingest.parsing import parse_document
 from citewise.ingest.progress import NoProgress, Progress
 from citewise.ingest.state import DocumentState, EmbeddingCache, SyncState
+from citewise.models import PUBLIC, Chunk, ChunkPayload, DocError, IngestReport, RawDocument
 from citewise.retrieval.encoders.dense import DenseEncoder
 from citewise.retrieval.encoders.model_files import load_tokenizer, resolve_model_dir
 from citewise.retrieval.index import IndexAccess
 from citewise.retrieval.stores.base import Filter, Point, VectorStore
-
-from citewise.db import init_db
-from citewise.errors import DocumentError
-from citewise.models import PUBLIC, Chunk, ChunkPayload, DocError, IngestReport, RawDocument
 from citewise.settings import Settings
 
 log = logging.getLogger(__name__)

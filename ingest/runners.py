@@ -11,7 +11,6 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import nullcontext
 
 from citewise.ingest.jobs import JobRunner, JobStore, run_sync_job, submit_due
-
 from citewise.settings import Settings
 
 

@@ -7,7 +7,6 @@ from functools import cached_property
 from citewise.retrieval.encoders.dense import DenseEncoder, load_dense_encoder
 from citewise.retrieval.encoders.sparse import Bm25Encoder
 from citewise.retrieval.stores import VectorStore, open_store
-
 from citewise.settings import Settings
 
 

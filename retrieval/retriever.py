@@ -10,15 +10,15 @@ from __future__ import annotations
 import time
 from datetime import datetime
 
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from citewise.models import ContextChunk, Principal, SearchHit
 from citewise.retrieval import shaping
 from citewise.retrieval.encoders.dense import DenseEncoder
 from citewise.retrieval.encoders.sparse import SparseVector
 from citewise.retrieval.index import IndexAccess
 from citewise.retrieval.rerank.base import Reranker, load_reranker
 from citewise.retrieval.stores.base import Filter, FusionMethod, QuerySpec, Scalar, ScoredPoint, SearchMode, VectorStore
-from pydantic import BaseModel, ConfigDict, Field, field_validator
-
-from citewise.models import ContextChunk, Principal, SearchHit
 from citewise.settings import Settings
 
 RESERVED_KEYS = frozenset({"tenant", "acl"})

@@ -8,6 +8,7 @@ from __future__ import annotations
 import re
 
 import numpy as np
+
 from citewise.retrieval.stores.base import ScoredPoint
 
 _SPACE = re.compile(r"\s+")

@@ -5,8 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from citewise.evals.common import free_port
 
+from citewise.evals.common import free_port
 from citewise.settings import Settings
 
 FIXTURES = Path(__file__).parent / "fixtures"

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+
 from citewise.api.cli.common import BeirArg, ConfigsOpt, JsonOpt, LimitOpt, SplitOpt, command_group, log_to_stderr
 
 app = command_group(help="Benchmarks that print measured figures.")

@@ -6,17 +6,16 @@ import json
 from typing import Annotated
 
 import typer
-from citewise.api.cli.common import JsonOpt, TenantOpt, command_group, fail
 
+from citewise.api.cli.common import JsonOpt, TenantOpt, command_group, fail
 from citewise.settings import Settings
 
 app = command_group(help="Data sources synced as jobs.")
 
 
 def job_store():  # noqa: ANN202
-    from citewise.ingest.jobs import JobStore
-
     from citewise.db import init_db
+    from citewise.ingest.jobs import JobStore
 
     return JobStore(init_db(Settings().db_url))
 

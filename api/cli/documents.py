@@ -7,8 +7,8 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from citewise.api.cli.common import JsonOpt, command_group, fail
 
+from citewise.api.cli.common import JsonOpt, command_group, fail
 from citewise.errors import InvalidInputError
 from citewise.models import IngestReport, Principal
 from citewise.settings import Settings

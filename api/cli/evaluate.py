@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+
 from citewise.api.cli.common import BeirArg, JsonOpt, LimitOpt, SplitOpt, command_group, fail, log_to_stderr
 
 app = command_group(help="Retrieval and answer evaluation with reports and a regression gate.")

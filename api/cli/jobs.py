@@ -6,9 +6,9 @@ import json
 from typing import Annotated
 
 import typer
+
 from citewise.api.cli.common import JsonOpt, TenantOpt, command_group
 from citewise.api.cli.connectors import job_store
-
 from citewise.settings import Settings
 
 app = command_group()

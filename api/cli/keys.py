@@ -6,8 +6,8 @@ import json
 from typing import Annotated
 
 import typer
-from citewise.api.cli.common import JsonOpt, command_group
 
+from citewise.api.cli.common import JsonOpt, command_group
 from citewise.settings import Settings
 
 app = command_group(help="API keys for the HTTP API.")

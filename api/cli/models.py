@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import typer
-from citewise.api.cli.common import command_group
 
+from citewise.api.cli.common import command_group
 from citewise.settings import Settings
 
 app = command_group(help="Local model files.")

@@ -5,8 +5,8 @@ from __future__ import annotations
 from typing import Annotated
 
 import typer
-from citewise.api.cli.common import command_group
 
+from citewise.api.cli.common import command_group
 from citewise.settings import Settings
 
 app = command_group()
@@ -19,6 +19,7 @@ def serve(
 ) -> None:
     """Serve the HTTP API (docs at /docs) on the data dir's index."""
     import uvicorn
+
     from citewise.api.http.app import create_app
     from citewise.api.http.observability import configure_logging
 

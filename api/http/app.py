@@ -10,12 +10,12 @@ import time
 import uuid
 from contextlib import asynccontextmanager
 
+from fastapi import FastAPI, Request
+
 from citewise.api.http.errors import install_error_handlers
 from citewise.api.http.observability import trace_id_var
 from citewise.api.http.routers import ROUTERS
 from citewise.api.http.services import Services
-from fastapi import FastAPI, Request
-
 from citewise.settings import Settings
 
 log = logging.getLogger("citewise.api")

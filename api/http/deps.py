@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from citewise.api.http.services import Services
 from fastapi import Depends, Header, HTTPException, Request
 
+from citewise.api.http.services import Services
 from citewise.errors import PermissionDeniedError
 from citewise.identity import Identity, lookup
 

@@ -5,11 +5,11 @@ Every error body is `{"detail": message, "error": {"message", "type"}, "trace_id
 
 from __future__ import annotations
 
-from citewise.api.http.observability import trace_id_var
 from fastapi import FastAPI, HTTPException, Request
 from fastapi.responses import JSONResponse
 from pydantic import ValidationError
 
+from citewise.api.http.observability import trace_id_var
 from citewise.errors import (
     CitewiseError,
     ConfigError,

@@ -12,13 +12,12 @@ from citewise.api.http.observability import Metrics
 from citewise.api.orchestration.guardrails import RateLimit
 from citewise.api.orchestration.pipeline import ChatPipeline
 from citewise.api.orchestration.sessions import SessionStore
+from citewise.db import init_db
 from citewise.ingest.documents import DocumentService
 from citewise.ingest.jobs import JobStore
 from citewise.ingest.pipeline import Ingestor
 from citewise.ingest.runners import JobRunner, Scheduler, make_runner
 from citewise.retrieval.retriever import Retriever
-
-from citewise.db import init_db
 from citewise.settings import Settings
 
 
@@ -33,9 +32,8 @@ class Services:
     @cached_property
     def db(self):  # noqa: ANN201
         import citewise.api.orchestration.sessions  # noqa: F401  (register tables)
-        import citewise.ingest.state  # noqa: F401
-
         import citewise.identity  # noqa: F401
+        import citewise.ingest.state  # noqa: F401
 
         return init_db(self.settings.db_url)
 

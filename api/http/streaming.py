@@ -7,7 +7,6 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 from citewise.api.orchestration.schemas import ChatResult, Event, Turn
-
 from citewise.errors import CitewiseError
 
 Finish = Callable[[Turn, ChatResult], None]

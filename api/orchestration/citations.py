@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import re
 
-from citewise.api.orchestration import text as textutil
 from pydantic import BaseModel
 
+from citewise.api.orchestration import text as textutil
 from citewise.models import SearchHit
 
 MARKER = re.compile(r"\s?\[(\d{1,3})\]")

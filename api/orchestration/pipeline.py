@@ -15,10 +15,9 @@ from citewise.api.orchestration.citations import Citation, cite
 from citewise.api.orchestration.prompts import load_template
 from citewise.api.orchestration.providers import FallbackChain, LlmProvider, Prompt, Source, build_provider
 from citewise.api.orchestration.schemas import ChatResult, Event, SourceOut, Turn
-from citewise.retrieval.retriever import RetrievalRequest, Retriever, SearchFilters
-
 from citewise.errors import ConfigError, ProviderError
 from citewise.models import SearchHit
+from citewise.retrieval.retriever import RetrievalRequest, Retriever, SearchFilters
 from citewise.settings import LlmProfile, Settings
 
 REFUSAL = "I could not find an answer to this in the knowledge base."

@@ -5,12 +5,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from citewise.api.orchestration.citations import Citation, SourceRef
-from citewise.retrieval.retriever import SearchFilters
 from pydantic import BaseModel, Field
 
+from citewise.api.orchestration.citations import Citation, SourceRef
 from citewise.identity import Identity
 from citewise.models import SearchHit
+from citewise.retrieval.retriever import SearchFilters
 
 
 class ChatRequest(BaseModel):

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from pathlib import PurePath
 
-from citewise.ingest.parsing.detect import EXTENSIONS, detect_format
-
 from citewise.errors import DocumentTooLargeError, EmptyDocumentError
+from citewise.ingest.parsing.detect import EXTENSIONS, detect_format
 from citewise.models import ParsedDocument, RawDocument
 
 FORMATS = sorted(set(EXTENSIONS.values()))

@@ -9,10 +9,9 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from citewise.errors import CorruptDocumentError
 from citewise.ingest.parsing.assemble import Block, assemble
 from citewise.ingest.parsing.text import decode_text
-
-from citewise.errors import CorruptDocumentError
 from citewise.models import ParsedDocument
 
 

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import pypdfium2 as pdfium
-from citewise.ingest.parsing.assemble import Block, assemble, paragraphs
 
 from citewise.errors import CorruptDocumentError, EncryptedDocumentError, NoTextLayerError
+from citewise.ingest.parsing.assemble import Block, assemble, paragraphs
 from citewise.models import ParsedDocument
 
 

@@ -13,9 +13,6 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from citewise.ingest.parsing.assemble import Block, assemble
-from citewise.ingest.parsing.text import decode_text
-
 from citewise.errors import (
     ConfigError,
     CorruptDocumentError,
@@ -24,6 +21,8 @@ from citewise.errors import (
     EncryptedDocumentError,
     LegacyFormatError,
 )
+from citewise.ingest.parsing.assemble import Block, assemble
+from citewise.ingest.parsing.text import decode_text
 from citewise.models import ElementType, ParsedDocument
 
 os.environ.setdefault("DO_NOT_TRACK", "1")

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from citewise.ingest.parsing.assemble import assemble, paragraphs
-
 from citewise.errors import CorruptDocumentError
+from citewise.ingest.parsing.assemble import assemble, paragraphs
 from citewise.models import ParsedDocument
 
 BOMS = (

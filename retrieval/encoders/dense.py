@@ -13,9 +13,9 @@ from pathlib import Path
 from typing import Any, Literal, Protocol, runtime_checkable
 
 import numpy as np
-from citewise.retrieval.encoders.model_files import resolve_model_dir
 
 from citewise.registry import Registry
+from citewise.retrieval.encoders.model_files import resolve_model_dir
 from citewise.settings import EmbeddingSettings
 
 
@@ -65,6 +65,7 @@ class OpenVinoEncoder:
         with self._lock:
             if hint not in self._compiled:
                 import openvino as ov
+
                 from citewise.retrieval.encoders.openvino_export import openvino_model_path
 
                 core = ov.Core()

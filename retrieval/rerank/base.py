@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from typing import Protocol, runtime_checkable
 
-from citewise.retrieval.stores.base import ScoredPoint
-
 from citewise.registry import Registry
+from citewise.retrieval.stores.base import ScoredPoint
 from citewise.settings import RetrievalSettings
 
 

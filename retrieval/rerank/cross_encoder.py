@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from citewise.retrieval.stores.base import ScoredPoint
-
 from citewise.errors import ConfigError, ModelMissingError
+from citewise.retrieval.stores.base import ScoredPoint
 from citewise.settings import RetrievalSettings
 
 

@@ -10,7 +10,6 @@ hybrid; `python -m citewise.evals.tune_fusion` re-fits alpha with cross-validati
 from __future__ import annotations
 
 from citewise.retrieval.stores.base import ScoredPoint
-
 from citewise.settings import RetrievalSettings
 
 

@@ -7,10 +7,10 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal, Protocol
 
-from citewise.retrieval.encoders.sparse import SparseVector
 from pydantic import BaseModel, Field
 
 from citewise.models import ChunkPayload
+from citewise.retrieval.encoders.sparse import SparseVector
 
 DENSE = "dense"
 SPARSE = "bm25"

@@ -6,6 +6,9 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import qdrant_edge as qe
+
+from citewise.errors import IndexLockedError
+from citewise.models import ChunkPayload
 from citewise.retrieval.encoders.sparse import SparseVector
 from citewise.retrieval.stores.base import (
     DENSE,
@@ -19,9 +22,6 @@ from citewise.retrieval.stores.base import (
     collect_scores,
     to_native_filter,
 )
-
-from citewise.errors import IndexLockedError
-from citewise.models import ChunkPayload
 from citewise.settings import Settings
 
 _SCHEMA = {"keyword": qe.PayloadSchemaType.Keyword, "datetime": qe.PayloadSchemaType.Datetime}

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from citewise.retrieval.stores.base import VectorStore
-
 from citewise.registry import Registry
+from citewise.retrieval.stores.base import VectorStore
 from citewise.settings import Settings
 
 # A backend's factory takes (settings, dense dimension, collection name); third-party: `citewise.stores`.

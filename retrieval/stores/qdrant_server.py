@@ -11,6 +11,10 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from qdrant_client import QdrantClient, models
+
+from citewise.errors import IndexLockedError
+from citewise.models import ChunkPayload
 from citewise.retrieval.encoders.sparse import SparseVector
 from citewise.retrieval.stores.base import (
     DENSE,
@@ -24,10 +28,6 @@ from citewise.retrieval.stores.base import (
     collect_scores,
     to_native_filter,
 )
-from qdrant_client import QdrantClient, models
-
-from citewise.errors import IndexLockedError
-from citewise.models import ChunkPayload
 from citewise.settings import Settings
 
 _SCHEMA = {"keyword": models.PayloadSchemaType.KEYWORD, "datetime": models.PayloadSchemaType.DATETIME}

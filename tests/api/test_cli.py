@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import json
 
-from citewise.api.cli.main import app
 from typer.testing import CliRunner
 
+from citewise.api.cli.main import app
 from tests.conftest import DOCS
 
 runner = CliRunner()

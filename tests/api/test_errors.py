@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import pytest
-from citewise.api.http.errors import status_of
 
 from citewise import errors as e
+from citewise.api.http.errors import status_of
 
 
 @pytest.mark.parametrize(

@@ -5,13 +5,13 @@ from __future__ import annotations
 import json
 
 import pytest
-from citewise.api.http.app import create_app
-from citewise.connectors.filesystem import FilesystemConnector
-from citewise.ingest.pipeline import Ingestor
 from fastapi.testclient import TestClient
 
+from citewise.api.http.app import create_app
+from citewise.connectors.filesystem import FilesystemConnector
 from citewise.db import init_db
 from citewise.identity import create_key
+from citewise.ingest.pipeline import Ingestor
 from citewise.settings import ExtractiveProfile, OpenAIProfile, Settings
 from tests.api.fake_llm import FakeLLM
 from tests.conftest import DOCS

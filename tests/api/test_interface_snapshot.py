@@ -12,9 +12,9 @@ from pathlib import Path
 
 import pytest
 import typer
+
 from citewise.api.cli.main import app as cli_app
 from citewise.api.http.app import create_app
-
 from citewise.settings import Settings
 from tests.conftest import FIXTURES
 

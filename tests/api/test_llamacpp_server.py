@@ -14,11 +14,11 @@ from pathlib import Path
 
 import httpx
 import pytest
+from fastapi.testclient import TestClient
+
 from citewise.api.orchestration.providers import Prompt, Source
 from citewise.api.orchestration.providers.openai import OpenAIProvider
 from citewise.evals.common import free_port
-from fastapi.testclient import TestClient
-
 from citewise.settings import OpenAIProfile, Settings
 
 pytestmark = [pytest.mark.slow, pytest.mark.integration]
@@ -72,10 +72,9 @@ def test_provider_streams_tokens_from_llama_cpp(llama_server):
 def test_chat_through_llama_cpp_cleans_citations(llama_server, tmp_path, encoder):
     from citewise.api.http.app import create_app
     from citewise.connectors.filesystem import FilesystemConnector
-    from citewise.ingest.pipeline import Ingestor
-
     from citewise.db import init_db
     from citewise.identity import create_key
+    from citewise.ingest.pipeline import Ingestor
 
     docs = tmp_path / "docs"
     docs.mkdir()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+
 from citewise.api.orchestration import guardrails as guards
 from citewise.api.orchestration.citations import cite
 from citewise.api.orchestration.guardrails.injection import QuestionInjection
@@ -10,7 +11,6 @@ from citewise.api.orchestration.guardrails.length import LengthCheck
 from citewise.api.orchestration.pipeline import condense
 from citewise.api.orchestration.providers import FallbackChain, Prompt, Source
 from citewise.api.orchestration.providers.extractive import ExtractiveProvider
-
 from citewise.errors import ProviderError
 from citewise.models import SearchHit
 from citewise.settings import GuardSettings
@@ -114,7 +114,6 @@ def test_llamacpp_provider_in_process():
     from pathlib import Path
 
     from citewise.api.orchestration.providers.llamacpp import LlamaCppProvider
-
     from citewise.settings import LlamaCppProfile
 
     gguf = (
@@ -127,7 +126,6 @@ def test_llamacpp_provider_in_process():
 
 def test_providers_are_built_once_per_profile():
     from citewise.api.orchestration.pipeline import ChatPipeline
-
     from citewise.settings import OpenAIProfile, Settings
 
     settings = Settings()

@@ -62,11 +62,10 @@ def test_connector_names_become_unique_per_tenant_on_upgrade(db_url):
 
 
 def test_sync_state_keys_sessions_and_cache_round_trip(db_url):
-    from citewise.api.orchestration.sessions import SessionStore
-    from citewise.ingest.state import EmbeddingCache, SyncState
-
     import citewise.identity as identity
+    from citewise.api.orchestration.sessions import SessionStore
     from citewise.errors import NotFoundError
+    from citewise.ingest.state import EmbeddingCache, SyncState
     from citewise.models import Principal
 
     db = init_db(db_url)

@@ -3,10 +3,10 @@ import time
 from datetime import UTC, datetime
 
 import pytest
+
 from citewise.connectors import FailedItem, available_connectors, create_connector
 from citewise.connectors.filesystem import FilesystemConnector
 from citewise.connectors.jsonl import JsonlConnector
-
 from citewise.errors import ConfigError
 
 

@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 import yaml
-from citewise.api.cli.main import app
 from pydantic import BaseModel
 from typer.testing import CliRunner
 
+from citewise.api.cli.main import app
 from citewise.settings import Settings
 
 DEPLOY = Path(__file__).parents[2] / "deploy"

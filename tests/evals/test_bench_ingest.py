@@ -1,6 +1,7 @@
 import json
 
 import pytest
+
 from citewise.evals.bench_ingest import run_ingest_benchmark
 
 pytestmark = pytest.mark.slow

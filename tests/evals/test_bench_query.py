@@ -5,11 +5,11 @@ from __future__ import annotations
 import json
 
 import pytest
+
+from citewise.errors import DatasetError
 from citewise.evals.beir import load_beir
 from citewise.evals.bench_query import run_query_benchmark
 from citewise.evals.retrieval_eval import parse_config
-
-from citewise.errors import DatasetError
 from citewise.settings import Settings
 
 TOPICS = {

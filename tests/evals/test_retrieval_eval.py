@@ -8,13 +8,13 @@ import shutil
 from pathlib import Path
 
 import pytest
+from typer.testing import CliRunner
+
 from citewise.api.cli.main import app
+from citewise.errors import DatasetError
 from citewise.evals.beir import load_beir
 from citewise.evals.qa import load_qa
 from citewise.evals.retrieval_eval import METRICS, compare_to_baseline, score_run
-from typer.testing import CliRunner
-
-from citewise.errors import DatasetError
 
 FIXTURE = Path(__file__).parents[1] / "fixtures" / "company-policies"
 runner = CliRunner()

@@ -14,9 +14,9 @@ import sys
 import time
 
 import pytest
-from citewise.ingest.jobs import JobStore
 
 from citewise.db import init_db
+from citewise.ingest.jobs import JobStore
 from citewise.settings import Settings
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
@@ -44,11 +44,11 @@ def _wait(store: JobStore, job_id: str, timeout: float = 120, until=("succeeded"
 
 def test_sync_through_celery_and_redis_end_to_end(tmp_path, redis_url, encoder):
     from celery.contrib.testing.worker import start_worker
+
     from citewise.ingest.jobs import start_sync
     from citewise.ingest.worker import CeleryRunner, make_celery, shared_ingestor
-    from citewise.retrieval.retriever import RetrievalRequest, Retriever
-
     from citewise.models import Principal
+    from citewise.retrieval.retriever import RetrievalRequest, Retriever
 
     docs = tmp_path / "docs"
     docs.mkdir()

@@ -2,11 +2,11 @@ from __future__ import annotations
 
 import itertools
 
-from citewise.ingest.chunking import Chunker
-from citewise.ingest.parsing.assemble import Block, assemble
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from citewise.ingest.chunking import Chunker
+from citewise.ingest.parsing.assemble import Block, assemble
 from citewise.models import ParsedDocument
 from citewise.settings import ChunkingSettings
 

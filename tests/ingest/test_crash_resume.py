@@ -11,8 +11,8 @@ import sys
 import time
 
 import pytest
-from citewise.retrieval.stores.edge import EdgeStore
 
+from citewise.retrieval.stores.edge import EdgeStore
 from citewise.settings import Settings
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]

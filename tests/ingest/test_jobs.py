@@ -6,13 +6,13 @@ import json
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from citewise.api.cli.main import app
-from citewise.ingest.jobs import JobStore, run_sync_job, start_sync, submit_due
-from citewise.ingest.runners import InProcessRunner
 from typer.testing import CliRunner
 
+from citewise.api.cli.main import app
 from citewise.db import init_db
 from citewise.errors import ConfigError, ConflictError
+from citewise.ingest.jobs import JobStore, run_sync_job, start_sync, submit_due
+from citewise.ingest.runners import InProcessRunner
 from tests.conftest import DOCS
 
 
@@ -115,8 +115,9 @@ def test_connectors_and_jobs_cli(tmp_path, monkeypatch, folder):
 def test_one_sync_per_connector_at_a_time(settings):
     import threading
 
-    from citewise.ingest.jobs import connector_lock
     from filelock import Timeout
+
+    from citewise.ingest.jobs import connector_lock
 
     held, release = threading.Event(), threading.Event()
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 import io
 
 import pytest
-from citewise.ingest.parsing import parse_document
 
 from citewise.errors import DocumentError
+from citewise.ingest.parsing import parse_document
 from citewise.models import RawDocument
 from tests.conftest import DOCS
 

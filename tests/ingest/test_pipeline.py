@@ -6,12 +6,12 @@ import json
 import shutil
 
 import pytest
+
 from citewise.connectors.filesystem import FilesystemConnector
 from citewise.connectors.jsonl import JsonlConnector
 from citewise.ingest.pipeline import Ingestor
-from citewise.retrieval.retriever import RetrievalRequest, Retriever
-
 from citewise.models import Principal
+from citewise.retrieval.retriever import RetrievalRequest, Retriever
 from tests.conftest import DOCS
 
 

@@ -1,9 +1,10 @@
 import io
 
+from rich.console import Console
+
 from citewise.connectors.filesystem import FilesystemConnector
 from citewise.ingest.pipeline import Ingestor
 from citewise.ingest.progress import NoProgress, RichProgress, default_progress
-from rich.console import Console
 
 
 def test_rich_progress_shows_docs_chunks_and_eta():

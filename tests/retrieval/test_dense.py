@@ -2,9 +2,9 @@ from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import pytest
-from citewise.retrieval.encoders.dense import OpenVinoEncoder, TorchEncoder, load_dense_encoder
 
 from citewise.errors import ModelMissingError
+from citewise.retrieval.encoders.dense import OpenVinoEncoder, TorchEncoder, load_dense_encoder
 from citewise.settings import EmbeddingSettings
 
 TEXTS = [

@@ -12,15 +12,15 @@ import uuid
 from pathlib import Path
 
 import numpy as np
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from citewise.models import ChunkPayload, Principal
 from citewise.retrieval.encoders.sparse import Bm25Encoder
 from citewise.retrieval.retriever import RetrievalRequest, Retriever, SearchFilters
 from citewise.retrieval.stores.base import Point
 from citewise.retrieval.stores.edge import EdgeStore
 from citewise.retrieval.stores.qdrant_server import QdrantServerStore
-from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
-
-from citewise.models import ChunkPayload, Principal
 from citewise.settings import Settings
 
 WORDS = ["vitamin", "bone", "salary", "budget", "merger", "holiday", "qdrant", "fusion", "secret", "policy"]

@@ -1,13 +1,13 @@
 from __future__ import annotations
 
 import pytest
+
+from citewise.errors import ConfigError, ModelMissingError
+from citewise.models import ChunkPayload
 from citewise.retrieval.rerank import load_reranker
 from citewise.retrieval.rerank.cross_encoder import CrossEncoderReranker
 from citewise.retrieval.rerank.fusion import FusionReranker
 from citewise.retrieval.stores import ScoredPoint
-
-from citewise.errors import ConfigError, ModelMissingError
-from citewise.models import ChunkPayload
 from citewise.settings import RetrievalSettings
 
 
@@ -43,9 +43,9 @@ def test_reranker_names_and_missing_models_are_clear_errors(tmp_path):
 @pytest.fixture(scope="module")
 def tiny_cross_encoder(tmp_path_factory):
     """A cross-encoder built from the MiniLM weights with a fresh 1-logit head: real mechanics, meaningless scores."""
-    from citewise.retrieval.encoders.model_files import resolve_model_dir
     from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
+    from citewise.retrieval.encoders.model_files import resolve_model_dir
     from citewise.settings import Settings
 
     src = resolve_model_dir(Settings().embedding)

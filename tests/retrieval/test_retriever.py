@@ -5,12 +5,12 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from citewise.connectors.filesystem import FilesystemConnector
-from citewise.ingest.pipeline import Ingestor
-from citewise.retrieval.retriever import RetrievalRequest, Retriever, SearchFilters
 from pydantic import ValidationError
 
+from citewise.connectors.filesystem import FilesystemConnector
+from citewise.ingest.pipeline import Ingestor
 from citewise.models import Principal
+from citewise.retrieval.retriever import RetrievalRequest, Retriever, SearchFilters
 
 DOCS = {
     "health/vitamin.md": "# Vitamin D\n\nVitamin D supplements reduce the risk of bone fractures in older adults.\n",

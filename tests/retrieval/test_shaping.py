@@ -1,9 +1,8 @@
 from __future__ import annotations
 
+from citewise.models import ChunkPayload
 from citewise.retrieval import shaping
 from citewise.retrieval.stores import ScoredPoint
-
-from citewise.models import ChunkPayload
 
 
 def sp(pid, score, doc="d", text=None, vector=None):

@@ -6,12 +6,12 @@ import random
 import uuid
 
 import pytest
+
+from citewise.models import ChunkPayload
 from citewise.retrieval.encoders.sparse import Bm25Encoder
 from citewise.retrieval.stores.base import Filter, Point, QuerySpec
 from citewise.retrieval.stores.edge import EdgeStore
 from citewise.retrieval.stores.qdrant_server import QdrantServerStore
-
-from citewise.models import ChunkPayload
 
 DIM = 8
 BM25 = Bm25Encoder()

@@ -5,14 +5,14 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from fastapi import APIRouter
+from fastapi.responses import StreamingResponse
+
 from citewise.api.http.deps import Caller, ServicesDep
 from citewise.api.http.observability import trace_id_var
 from citewise.api.http.services import Services
 from citewise.api.http.streaming import citewise_stream
 from citewise.api.orchestration.schemas import ChatRequest, ChatResult, Turn
-from fastapi import APIRouter
-from fastapi.responses import StreamingResponse
-
 from citewise.identity import Identity
 
 log = logging.getLogger("citewise.api")

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from citewise.api.http.deps import Caller, ServicesDep, require_admin
-from citewise.ingest.jobs import start_sync
 from fastapi import APIRouter
 from pydantic import BaseModel, ConfigDict, Field
+
+from citewise.api.http.deps import Caller, ServicesDep, require_admin
+from citewise.ingest.jobs import start_sync
 
 router = APIRouter(tags=["connectors"])
 

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from citewise.api.http.deps import Caller, ServicesDep, require_admin
 from fastapi import APIRouter, File, Form, UploadFile
+
+from citewise.api.http.deps import Caller, ServicesDep, require_admin
 
 router = APIRouter(tags=["documents"])
 

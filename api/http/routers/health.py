@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from citewise.api.http.deps import ServicesDep
 from fastapi import APIRouter
 from fastapi.responses import JSONResponse, PlainTextResponse
+
+from citewise.api.http.deps import ServicesDep
 
 router = APIRouter(tags=["health"])
 

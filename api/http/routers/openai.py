@@ -8,14 +8,14 @@ from __future__ import annotations
 import time
 from typing import Any, Literal
 
-from citewise.api.http.deps import Caller, ServicesDep
-from citewise.api.http.routers.chat import finisher, start_turn
-from citewise.api.http.streaming import openai_stream
-from citewise.api.orchestration.schemas import ChatRequest
 from fastapi import APIRouter
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field
 
+from citewise.api.http.deps import Caller, ServicesDep
+from citewise.api.http.routers.chat import finisher, start_turn
+from citewise.api.http.streaming import openai_stream
+from citewise.api.orchestration.schemas import ChatRequest
 from citewise.errors import InvalidInputError, NotFoundError
 
 router = APIRouter(tags=["openai"])

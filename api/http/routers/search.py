@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from fastapi import APIRouter
+from pydantic import BaseModel, ConfigDict, Field
+
 from citewise.api.http.deps import Caller, ServicesDep
 from citewise.retrieval.retriever import RetrievalRequest, SearchFilters
 from citewise.retrieval.stores.base import SearchMode
-from fastapi import APIRouter
-from pydantic import BaseModel, ConfigDict, Field
 
 router = APIRouter(tags=["search"])
 

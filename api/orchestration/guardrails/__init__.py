@@ -13,7 +13,6 @@ from __future__ import annotations
 from citewise.api.orchestration.guardrails.base import Action, InputCheck, Verdict
 from citewise.api.orchestration.guardrails.injection import find_injection, neutralise_source
 from citewise.api.orchestration.guardrails.rate_limit import RateLimit
-
 from citewise.redact import redact_pii
 from citewise.registry import Registry
 from citewise.settings import GuardSettings

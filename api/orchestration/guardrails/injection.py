@@ -7,7 +7,6 @@ import re
 from typing import Literal
 
 from citewise.api.orchestration.guardrails.base import Verdict
-
 from citewise.settings import GuardSettings
 
 _INJECTION = re.compile(

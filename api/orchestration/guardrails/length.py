@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from citewise.api.orchestration.guardrails.base import Verdict
-
 from citewise.settings import GuardSettings
 
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from citewise.api.orchestration.providers.base import LlmProvider, Prompt, Source
 from citewise.api.orchestration.providers.fallback import FallbackChain
-
 from citewise.registry import Registry
 from citewise.settings import LlmProfile, profile_as
 

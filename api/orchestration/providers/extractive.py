@@ -6,7 +6,6 @@ from collections.abc import Iterator
 
 from citewise.api.orchestration import text as textutil
 from citewise.api.orchestration.providers.base import Prompt
-
 from citewise.settings import ExtractiveProfile
 
 

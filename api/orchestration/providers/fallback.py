@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from citewise.api.orchestration.providers.base import LlmProvider, Prompt
-
 from citewise.errors import ConfigError, ProviderError
 
 

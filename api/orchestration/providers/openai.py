@@ -7,9 +7,9 @@ import json
 from collections.abc import Iterator
 
 import httpx
-from citewise.api.orchestration.providers.base import Prompt
 from tenacity import Retrying, retry_if_exception, stop_after_attempt, wait_exponential
 
+from citewise.api.orchestration.providers.base import Prompt
 from citewise.errors import ProviderError
 from citewise.settings import OpenAIProfile
 
