@@ -59,6 +59,15 @@ class IngestSettings(BaseModel):
     max_file_mb: float = Field(200.0, gt=0)
     # Bigger batches let the encoder sort more chunks by length (less padding); 256 SciFact docs ~ 500 chunks.
     batch_docs: int = Field(256, ge=1, description="documents per parse/encode/upsert batch")
+    # Untrusted files are parsed in a worker process watched by these limits (ingest/parsing/sandbox.py).
+    sandbox: bool = Field(True, description="parse files in a limited worker process (off: in-process, trusted data)")
+    parse_memory_mb: int = Field(2048, ge=128, description="resident memory of the parsing worker")
+    parse_timeout_s: float = Field(180.0, gt=0, description="wall time to parse one file")
+    parse_cpu_s: float = Field(120.0, gt=0, description="CPU time to parse one file")
+    max_text_mb: float = Field(64.0, gt=0, description="parsed text of one file (what is chunked and embedded)")
+    max_expanded_mb: int = Field(512, ge=1, description="declared expanded size of a DOCX/XLSX/PPTX/ODT/EPUB")
+    max_archive_members: int = Field(10_000, ge=1)
+    max_compression_ratio: float = Field(200.0, gt=1)
 
 
 class RetrievalSettings(BaseModel):
@@ -209,6 +218,10 @@ class ApiSettings(BaseModel):
     host: str = "127.0.0.1"
     port: int = 8000
     max_upload_mb: float = Field(50.0, gt=0)
+    connector_roots: dict[str, list[str]] = Field(
+        default_factory=dict,
+        description="tenant (or *) -> folders its admins may index through POST /v1/connectors; none by default",
+    )
 
 
 class Settings(BaseSettings):

@@ -32,6 +32,7 @@ class FailedItem(BaseModel):
 
 class Connector(ABC):
     kind: ClassVar[str]
+    path_options: ClassVar[tuple[str, ...]] = ()  # config options naming local paths (see connectors.paths)
 
     def __init__(self, *, acl: list[str] | None = None, **config: Any) -> None:
         self.acl = acl

@@ -16,6 +16,7 @@ TEXT_FIELDS = ("text", "contents", "content", "body")
 
 class JsonlConnector(LoadConnector, ListIdsConnector):
     kind = "jsonl"
+    path_options = ("path",)
 
     def __init__(self, *, path: str | Path, **config: Any) -> None:
         super().__init__(**config)

@@ -22,7 +22,8 @@ from citewise.connectors.base import Connector, FailedItem, ListIdsConnector, Lo
 from citewise.db import init_db
 from citewise.errors import DocumentError
 from citewise.ingest.chunking import Chunker
-from citewise.ingest.parsing import parse_document
+from citewise.ingest.parsing.limits import ArchiveLimits
+from citewise.ingest.parsing.sandbox import ParserSandbox, SandboxLimits
 from citewise.ingest.progress import NoProgress, Progress
 from citewise.ingest.state import DocumentState, EmbeddingCache, SyncState
 from citewise.models import PUBLIC, Chunk, ChunkPayload, DocError, IngestReport, RawDocument
@@ -77,6 +78,22 @@ class Ingestor(IndexAccess):
         return Chunker(load_tokenizer(resolve_model_dir(self.settings.embedding)), self.settings.chunking)
 
     @cached_property
+    def parser(self) -> ParserSandbox:
+        cfg = self.settings.ingest
+        limits = SandboxLimits(
+            memory_bytes=cfg.parse_memory_mb * 2**20,
+            cpu_s=cfg.parse_cpu_s,
+            wall_s=cfg.parse_timeout_s,
+            output_chars=int(cfg.max_text_mb * 2**20),
+            archive=ArchiveLimits(
+                max_expanded_bytes=cfg.max_expanded_mb * 2**20,
+                max_members=cfg.max_archive_members,
+                max_ratio=cfg.max_compression_ratio,
+            ),
+        )
+        return ParserSandbox(limits, max_bytes=int(cfg.max_file_mb * 1_000_000), in_process=not cfg.sandbox)
+
+    @cached_property
     def cache(self) -> EmbeddingCache:
         return EmbeddingCache(self._sessions, self.encoder.dim)
 
@@ -115,7 +132,6 @@ class Ingestor(IndexAccess):
         progress.start(total, f"ingest {connector.source_id.split(':', 1)[-1][-40:]}")
         seen: set[str] = set()
         batch: list[_Pending] = []
-        max_bytes = int(self.settings.ingest.max_file_mb * 1_000_000)
         try:
             for item in connector.load():
                 if isinstance(item, FailedItem):
@@ -134,9 +150,9 @@ class Ingestor(IndexAccess):
                     continue
                 batch.append(_Pending(item, doc_id, fingerprint, previous))
                 if len(batch) >= self.settings.ingest.batch_docs:
-                    self._process(batch, tenant, report, progress, max_bytes)
+                    self._process(batch, tenant, report, progress)
                     batch = []
-            self._process(batch, tenant, report, progress, max_bytes)
+            self._process(batch, tenant, report, progress)
             gone = [doc_id for doc_id in known if doc_id not in seen]
             self._delete(gone, known, report)
             if "store" in self.__dict__:
@@ -154,7 +170,7 @@ class Ingestor(IndexAccess):
         self.state.remove(doc_ids)
 
     def _process(
-        self, batch: list[_Pending], tenant: str, report: IngestReport, progress: Progress, max_bytes: int
+        self, batch: list[_Pending], tenant: str, report: IngestReport, progress: Progress
     ) -> None:
         if not batch:
             return
@@ -162,7 +178,7 @@ class Ingestor(IndexAccess):
         failed_rows: list[dict] = []
         for p in batch:
             try:
-                parsed = parse_document(p.doc, max_bytes=max_bytes)
+                parsed = self.parser.parse(p.doc)
                 p.chunks = self.chunker.run(parsed, doc_id=p.doc_id, title=p.doc.title)
                 ready.append(p)
             except Exception as exc:  # one bad document never stops the batch
@@ -261,3 +277,8 @@ class Ingestor(IndexAccess):
             row = self._row(p, tenant, status="failed", fingerprint=None)
         row["error"] = message
         return row
+
+    def close(self) -> None:
+        if "parser" in self.__dict__:
+            self.parser.close()
+        super().close()

@@ -5,14 +5,18 @@ from __future__ import annotations
 from pathlib import PurePath
 
 from citewise.errors import DocumentTooLargeError, EmptyDocumentError
-from citewise.ingest.parsing.detect import EXTENSIONS, detect_format
+from citewise.ingest.parsing.detect import EXTENSIONS, ZIP_FORMATS, detect_format
+from citewise.ingest.parsing.limits import ArchiveLimits, check_archive
 from citewise.models import ParsedDocument, RawDocument
 
 FORMATS = sorted(set(EXTENSIONS.values()))
 LARGE_TEXT_BYTES = 512_000
 
 
-def parse_document(doc: RawDocument, *, max_bytes: int | None = None) -> ParsedDocument:
+def parse_document(
+    doc: RawDocument, *, max_bytes: int | None = None, archive_limits: ArchiveLimits | None = None
+) -> ParsedDocument:
+    """Parse in this process; untrusted files go through `sandbox.ParserSandbox`, which calls this in a worker."""
     if doc.text is not None:
         from citewise.ingest.parsing.text import parse_record_text
 
@@ -32,6 +36,8 @@ def parse_document(doc: RawDocument, *, max_bytes: int | None = None) -> ParsedD
         )
     filename = str(doc.metadata.get("filename") or PurePath(doc.uri).name)
     fmt = detect_format(filename, doc.content)
+    if fmt in ZIP_FORMATS:
+        check_archive(doc.content, fmt, archive_limits or ArchiveLimits())
     if fmt == "pdf":
         from citewise.ingest.parsing.pdf import parse_pdf
 

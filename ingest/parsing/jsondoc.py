@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from citewise.errors import CorruptDocumentError
+from citewise.errors import CorruptDocumentError, DocumentError
 from citewise.ingest.parsing.assemble import Block, assemble
 from citewise.ingest.parsing.text import decode_text
 from citewise.models import ParsedDocument
@@ -37,7 +37,7 @@ def _record_block(record: Any) -> Block:
     return Block("text", "\n".join(lines))
 
 
-def parse_json(content: bytes, *, fmt: str, title: str) -> ParsedDocument:
+def _parse_json(content: bytes, *, fmt: str, title: str) -> ParsedDocument:
     text = decode_text(content)
     if fmt == "ndjson":
         blocks = []
@@ -55,3 +55,10 @@ def parse_json(content: bytes, *, fmt: str, title: str) -> ParsedDocument:
         raise CorruptDocumentError(f"not valid JSON ({exc.msg} at line {exc.lineno}, column {exc.colno})") from exc
     records = data if isinstance(data, list) else [data]
     return assemble([_record_block(r) for r in records], title=title)
+
+
+def parse_json(content: bytes, *, fmt: str, title: str) -> ParsedDocument:
+    try:
+        return _parse_json(content, fmt=fmt, title=title)
+    except RecursionError as exc:  # json nested thousands deep: refuse it, never an internal error
+        raise DocumentError("the JSON is nested too deeply to index", kind="too_deep") from exc

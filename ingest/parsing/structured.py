@@ -67,6 +67,17 @@ def _partition() -> Any:
     return partition
 
 
+def warm_up() -> None:
+    """Load unstructured, its per-format partitioners and the spaCy model now (the parsing fork server does,
+    so every worker starts warm)."""
+    import importlib
+
+    for fmt in ("text", "md", "html", "xml", "email", "msg", "docx", "pptx", "xlsx", "odt", "rtf", "epub"):
+        importlib.import_module(f"unstructured.partition.{fmt}")
+    for name, data in (("warm.txt", b"Warm up. The model loads once."), ("warm.md", b"# Warm\n\nUp.")):
+        _partition()(file=io.BytesIO(data), metadata_filename=name)
+
+
 def _table_text(element: Any) -> str:
     """Render a table row per line (`a | b | c`) instead of unstructured's one run of cells."""
     html = getattr(element.metadata, "text_as_html", None)
@@ -75,7 +86,9 @@ def _table_text(element: Any) -> str:
     try:
         from lxml import html as lxml_html
 
-        root = lxml_html.fromstring(html)
+        # huge_tree: libxml2 otherwise drops a text node over 10 MB without a word (a big cell vanished);
+        # the parser sandbox bounds the memory instead.
+        root = lxml_html.fromstring(html, parser=lxml_html.HTMLParser(huge_tree=True))
         rows = []
         for tr in root.iter("tr"):
             cells = [" ".join(c.text_content().split()) for c in tr if c.tag in ("td", "th")]
@@ -90,6 +103,8 @@ TEXT_FORMATS = {"text", "md", "rst", "org", "csv", "tsv", "html", "xml"}
 
 
 def parse_structured(content: bytes, *, filename: str, fmt: str, title: str) -> ParsedDocument:
+    if fmt in {"csv", "tsv"}:  # unstructured drops any cell over libxml2's 10 MB text limit, without a word
+        return _parse_delimited(content, fmt=fmt, title=title)
     partition = _partition()
     if fmt in TEXT_FORMATS and content.startswith((b"\xff\xfe", b"\xfe\xff", b"\x00\x00\xfe\xff")):
         content = decode_text(content).encode("utf-8")  # UTF-16/32 with a BOM: unstructured's CSV path chokes
@@ -101,8 +116,6 @@ def parse_structured(content: bytes, *, filename: str, fmt: str, title: str) -> 
     except DocumentError:
         raise
     except Exception as exc:
-        if fmt in {"csv", "tsv"}:
-            return _parse_delimited(content, fmt=fmt, title=title)
         raise _explain(exc, fmt) from exc
     blocks: list[Block] = []
     pages: set[int] = set()
@@ -124,8 +137,11 @@ def parse_structured(content: bytes, *, filename: str, fmt: str, title: str) -> 
 
 
 def _parse_delimited(content: bytes, *, fmt: str, title: str) -> ParsedDocument:
-    """Ragged CSV/TSV (rows of different widths) that pandas rejects: read it with the csv module."""
+    """CSV/TSV with the csv module: every cell kept (of any size; the parser sandbox bounds memory), ragged
+    rows too, one `a | b | c` line per row."""
     import csv
+
+    csv.field_size_limit(2**31 - 1)
 
     text = decode_text(content)
     delimiter = "\t" if fmt == "tsv" else ","
