@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
 PUBLIC = "*"  # ACL principal meaning "everyone in the tenant"
 
@@ -61,6 +61,23 @@ class Chunk(BaseModel):
     char_start: int
     char_end: int
     token_count: int
+
+
+def _no_bool(value: Any) -> Any:
+    if isinstance(value, bool):
+        raise ValueError("a number is required, not true/false")
+    return value
+
+
+def _iso_text(value: Any) -> Any:
+    if not isinstance(value, str | datetime):
+        raise ValueError("an ISO 8601 date or date-time string is required")
+    return value
+
+
+# Request fields that must arrive as what they say (JSON false is no 0.0, and 0 is no date).
+Number = Annotated[float, BeforeValidator(_no_bool)]
+IsoDateTime = Annotated[datetime, BeforeValidator(_iso_text)]
 
 
 def _indexed(kind: Literal["keyword", "datetime"]) -> dict[str, Any]:

@@ -5,8 +5,10 @@ The HTTP routes only translate to and from these; the checks (ACL grants, size l
 
 from __future__ import annotations
 
+import re
 import shutil
 import threading
+import unicodedata
 import uuid
 from pathlib import Path
 from typing import BinaryIO
@@ -23,6 +25,21 @@ from citewise.retrieval.stores.base import Filter
 from citewise.settings import Settings
 
 READ_CHUNK = 1 << 20
+NAME_BYTES = 200  # well under every file system's 255-byte name limit
+_UNSAFE = re.compile(r"[\x00-\x1f\x7f/\\]")
+
+
+def safe_filename(name: str) -> str:
+    """One safe path component from a client's file name: no separators, control characters or leading
+    dots, at most NAME_BYTES of UTF-8, the extension kept (it selects the parser); "upload" if nothing is left."""
+    name = unicodedata.normalize("NFC", name.replace("\\", "/").rsplit("/", 1)[-1])
+    name = _UNSAFE.sub("_", name).strip().lstrip(".").strip()
+    stem, dot, ext = name.rpartition(".") if "." in name else (name, "", "")
+    ext = ext if dot and 0 < len(ext) <= 16 and ext.isalnum() else ""
+    stem = stem if dot and ext else name
+    budget = NAME_BYTES - len(ext.encode()) - 1
+    stem = stem.encode()[:budget].decode("utf-8", "ignore").strip() or "upload"
+    return f"{stem}.{ext}" if ext else stem
 
 
 class UploadedDocument(BaseModel):
@@ -62,7 +79,7 @@ class DocumentService:
     def upload(self, caller: Identity, filename: str, stream: BinaryIO, acl: list[str]) -> UploadedDocument:
         """Store the file under the caller's tenant (size limit enforced while reading) and ingest it."""
         acl = self._check_acl(caller, acl)
-        name = Path(filename or "upload").name[:200] or "upload"
+        name = safe_filename(filename or "upload")
         limit_mb = self.settings.api.max_upload_mb
         folder = (self.settings.data_dir / "uploads" / caller.tenant / uuid.uuid4().hex).resolve()
         folder.mkdir(parents=True, exist_ok=True)

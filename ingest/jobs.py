@@ -19,6 +19,7 @@ from pydantic import BaseModel
 from sqlalchemy import ForeignKey, Integer, String, Text, UniqueConstraint, select
 from sqlalchemy.orm import Mapped, Session, mapped_column, sessionmaker
 
+from citewise.connectors.paths import PathPolicy
 from citewise.db import Base, init_db, timestamp, utcnow
 from citewise.errors import CitewiseError, ConfigError, ConflictError, NotFoundError
 from citewise.settings import Settings
@@ -91,14 +92,24 @@ class JobStore:
 
     # connectors
     def add_connector(
-        self, name: str, type_: str, config: dict[str, Any], *, tenant: str, acl: list[str], interval_s: int | None
+        self,
+        name: str,
+        type_: str,
+        config: dict[str, Any],
+        *,
+        tenant: str,
+        acl: list[str],
+        interval_s: int | None,
+        path_policy: PathPolicy | None = None,
     ) -> ConnectorInfo:
+        """Register a connector; `path_policy` (the API's) limits which local paths it may read."""
         from citewise.connectors import available_connectors
 
-        if type_ not in available_connectors():
-            raise ConfigError(
-                f"unknown connector type {type_!r}; available: {', '.join(sorted(available_connectors()))}"
-            )
+        known = available_connectors()
+        if type_ not in known:
+            raise ConfigError(f"unknown connector type {type_!r}; available: {', '.join(sorted(known))}")
+        if path_policy is not None:
+            path_policy.check(known[type_], config)
         with self.sessions.begin() as s:
             taken = select(ConnectorRow).where(ConnectorRow.name == name, ConnectorRow.tenant == tenant)
             if s.scalar(taken) is not None:

@@ -7,42 +7,75 @@ The caller's tenant and ACL are part of the one filter every stage queries with;
 
 from __future__ import annotations
 
+import re
 import time
-from datetime import datetime
+from datetime import UTC, datetime
+from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StrictBool,
+    StrictInt,
+    StrictStr,
+    StringConstraints,
+    field_validator,
+)
 
-from citewise.models import ContextChunk, Principal, SearchHit
+from citewise.models import ChunkPayload, ContextChunk, IsoDateTime, Number, Principal, SearchHit
 from citewise.retrieval import shaping
 from citewise.retrieval.encoders.dense import DenseEncoder
 from citewise.retrieval.encoders.sparse import SparseVector
 from citewise.retrieval.index import IndexAccess
 from citewise.retrieval.rerank.base import Reranker, load_reranker
-from citewise.retrieval.stores.base import Filter, FusionMethod, QuerySpec, Scalar, ScoredPoint, SearchMode, VectorStore
+from citewise.retrieval.stores.base import Filter, FusionMethod, QuerySpec, ScoredPoint, SearchMode, VectorStore
 from citewise.settings import Settings
 
 RESERVED_KEYS = frozenset({"tenant", "acl"})
+FILTER_KEYS = frozenset(ChunkPayload.model_fields) - RESERVED_KEYS - {"meta"}
+_META_KEY = re.compile(r"meta\.[A-Za-z0-9_-]{1,64}")
+Text = Annotated[StrictStr, StringConstraints(max_length=1000)]
+# What a match can compare with: Qdrant matches keywords, integers and booleans (never floats).
+Int64 = Annotated[StrictInt, Field(ge=-(2**63), le=2**63 - 1)]
+FilterValue = Annotated[StrictBool | Int64 | Text, Field(union_mode="left_to_right")]  # 1 is no True, "1" no 1
+FilterValues = FilterValue | Annotated[list[FilterValue], Field(min_length=1, max_length=100)]
 
 
 class SearchFilters(BaseModel):
-    """Metadata filters a caller may add; they narrow results and can never widen permissions."""
+    """Metadata filters a caller may add; they narrow results and can never widen permissions.
+
+    `match` / `exclude` keys are chunk payload fields (doc_id, source, path, title, page, chunk_index, ...)
+    or `meta.NAME` for a connector's metadata; tenant and acl come from the caller's identity.
+    """
 
     model_config = ConfigDict(extra="forbid")
 
-    sources: list[str] | None = Field(None, description="connector source ids")
-    doc_ids: list[str] | None = None
-    path_prefix: str | None = Field(None, description="uri/path starts with this")
-    modified_after: datetime | None = None
-    match: dict[str, Scalar | list[Scalar]] = Field(default_factory=dict, description="payload key == value / in list")
-    exclude: dict[str, Scalar | list[Scalar]] = Field(default_factory=dict, description="payload key != value / not in")
+    sources: list[Text] | None = Field(None, description="connector source ids", max_length=100)
+    doc_ids: list[Text] | None = Field(None, max_length=100)
+    path_prefix: Text | None = Field(None, description="uri/path starts with this")
+    modified_after: IsoDateTime | None = None
+    match: dict[str, FilterValues] = Field(default_factory=dict, description="payload key == value / in list")
+    exclude: dict[str, FilterValues] = Field(default_factory=dict, description="payload key != value / not in")
 
     @field_validator("match", "exclude")
     @classmethod
-    def _no_permission_keys(cls, value: dict[str, Scalar | list[Scalar]]) -> dict[str, Scalar | list[Scalar]]:
+    def _known_keys(cls, value: dict[str, FilterValues]) -> dict[str, FilterValues]:
         bad = RESERVED_KEYS & set(value)
         if bad:
             raise ValueError(f"{', '.join(sorted(bad))} cannot be filtered on: it comes from the caller's identity")
+        unknown = sorted(k for k in value if k not in FILTER_KEYS and not _META_KEY.fullmatch(k))
+        if unknown:
+            raise ValueError(
+                f"unknown filter key {unknown[0]!r}; use one of {', '.join(sorted(FILTER_KEYS))} or meta.NAME"
+            )
         return value
+
+    @field_validator("modified_after")
+    @classmethod
+    def _aware(cls, value: datetime | None) -> datetime | None:
+        """A date without a zone is read as UTC (stored dates are UTC)."""
+        return value.replace(tzinfo=UTC) if value is not None and value.tzinfo is None else value
 
 
 class RetrievalRequest(BaseModel):
@@ -56,7 +89,7 @@ class RetrievalRequest(BaseModel):
     fusion: FusionMethod | None = Field(None, description="hybrid fusion in the engine: rrf | dbsf")
     reranker: str | None = Field(None, description="none | fusion | cross-encoder; default from settings")
     max_per_doc: int | None = Field(None, ge=1)
-    mmr_lambda: float | None = Field(None, ge=0, le=1)
+    mmr_lambda: Number | None = Field(None, ge=0, le=1)
     neighbours: int | None = Field(None, ge=0, le=5)
 
 

@@ -12,7 +12,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, Request
 
-from citewise.api.http.errors import install_error_handlers
+from citewise.api.http.errors import install_error_handlers, internal_error_response
 from citewise.api.http.observability import trace_id_var
 from citewise.api.http.routers import ROUTERS
 from citewise.api.http.services import Services
@@ -45,7 +45,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         started = time.perf_counter()
         status = 500
         try:
-            response = await call_next(request)
+            try:
+                response = await call_next(request)
+            except Exception:  # noqa: BLE001 - the one place an unexpected error becomes a 500, logged redacted
+                response = internal_error_response()
             status = response.status_code
             response.headers["X-Trace-Id"] = trace_id
             return response

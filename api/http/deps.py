@@ -36,7 +36,7 @@ def identity(
     request.state.key_id = found.key_id
     verdict = services.rate_limit.run("", found.key_id)
     if verdict.action == "block":
-        raise HTTPException(429, verdict.detail)
+        raise HTTPException(429, verdict.detail, headers={"Retry-After": str(verdict.retry_after_s or 60)})
     return found
 
 

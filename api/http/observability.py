@@ -36,10 +36,11 @@ class JsonFormatter(logging.Formatter):
 def configure_logging(level: int = logging.INFO) -> None:
     handler = logging.StreamHandler()
     handler.setFormatter(JsonFormatter())
-    root = logging.getLogger("citewise")
-    root.handlers[:] = [handler]
-    root.setLevel(level)
-    root.propagate = False
+    for name in ("citewise", "uvicorn", "uvicorn.error"):  # the server's own messages are redacted too
+        logger = logging.getLogger(name)
+        logger.handlers[:] = [handler]
+        logger.setLevel(level if name == "citewise" else logging.WARNING)
+        logger.propagate = False
 
 
 class Metrics:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, StrictBool
 
 from citewise.api.orchestration.citations import Citation, SourceRef
 from citewise.identity import Identity
@@ -17,7 +17,7 @@ class ChatRequest(BaseModel):
     question: str = Field(min_length=1, max_length=20_000)
     session_id: str | None = None
     filters: SearchFilters | None = None
-    stream: bool = False
+    stream: StrictBool = False
     profile: str | None = Field(None, description="answering profile; default from settings")
 
 

@@ -1,4 +1,5 @@
-"""Conversation memory: chat sessions and their messages, owned by one principal (tenant + user)."""
+"""Conversation memory: chat sessions and their messages, owned by one principal (tenant + user, or the
+API key itself when it acts for no user)."""
 
 from __future__ import annotations
 
@@ -32,6 +33,15 @@ class ChatMessage(Base):
     created_at: Mapped[datetime] = timestamp()
 
 
+def owner_of(principal: Principal) -> str:
+    """Who owns a session: the user, or the API key itself when the key acts for no user (two user-less keys
+    of one tenant never share a conversation)."""
+    if principal.user_id:
+        return principal.user_id
+    key_id = getattr(principal, "key_id", "")
+    return f"key:{key_id}" if key_id else ""
+
+
 class SessionStore:
     def __init__(self, sessions: sessionmaker) -> None:
         self.sessions = sessions
@@ -42,10 +52,10 @@ class SessionStore:
         with self.sessions.begin() as s:
             if session_id is None:
                 sid = str(uuid.uuid4())
-                s.add(ChatSession(id=sid, tenant=principal.tenant, user_id=principal.user_id or ""))
+                s.add(ChatSession(id=sid, tenant=principal.tenant, user_id=owner_of(principal)))
                 return sid, []
             row = s.get(ChatSession, session_id)
-            if row is None or row.tenant != principal.tenant or row.user_id != (principal.user_id or ""):
+            if row is None or row.tenant != principal.tenant or row.user_id != owner_of(principal):
                 raise NotFoundError(f"unknown session {session_id!r}")
             msgs = s.scalars(
                 select(ChatMessage).where(ChatMessage.session_id == session_id).order_by(ChatMessage.id)

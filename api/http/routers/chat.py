@@ -9,6 +9,7 @@ from fastapi import APIRouter
 from fastapi.responses import StreamingResponse
 
 from citewise.api.http.deps import Caller, ServicesDep
+from citewise.api.http.errors import documented
 from citewise.api.http.observability import trace_id_var
 from citewise.api.http.services import Services
 from citewise.api.http.streaming import citewise_stream
@@ -17,6 +18,12 @@ from citewise.identity import Identity
 
 log = logging.getLogger("citewise.api")
 router = APIRouter(tags=["chat"])
+# With `stream: true` the answer comes as server-sent events; each event's data is JSON (a list of sources,
+# a token string, a citation, a guardrail verdict, the final result, or an error).
+EVENT_DATA = {"type": ["object", "array", "string"]}
+STREAM: dict[int | str, dict] = {
+    200: {"content": {"text/event-stream": {"schema": EVENT_DATA}}, "description": "the answer, or its events"}
+}
 
 
 def start_turn(services: Services, caller: Identity, body: ChatRequest, history: list | None = None) -> Turn:
@@ -40,7 +47,7 @@ def finisher(services: Services):  # noqa: ANN201
     return finish
 
 
-@router.post("/v1/chat", response_model=ChatResult)
+@router.post("/v1/chat", response_model=ChatResult, responses={**STREAM, **documented(400, 404, 502, 504)})
 def chat(body: ChatRequest, caller: Caller, services: ServicesDep) -> Any:
     services.pipeline.profile(body.profile)  # unknown profile: 400 before anything runs
     turn = start_turn(services, caller, body)

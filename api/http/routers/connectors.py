@@ -2,15 +2,26 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from fastapi import APIRouter
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictInt
 
 from citewise.api.http.deps import Caller, ServicesDep, require_admin
-from citewise.ingest.jobs import start_sync
+from citewise.api.http.errors import documented
+from citewise.connectors.paths import PathPolicy
+from citewise.ingest.jobs import ConnectorInfo, start_sync
 
 router = APIRouter(tags=["connectors"])
+SECRET_OPTION = re.compile(r"(?i)pass|secret|token|key|credential|auth")
+
+
+def shown(info: ConnectorInfo, *, admin: bool) -> dict:
+    """A connector as a caller may see it: configs are for admins only, and secrets are never returned."""
+    out = info.model_dump()
+    out["config"] = {k: "***" if SECRET_OPTION.search(k) else v for k, v in info.config.items()} if admin else {}
+    return out
 
 
 class ConnectorBody(BaseModel):
@@ -20,24 +31,32 @@ class ConnectorBody(BaseModel):
     type: str
     config: dict[str, Any] = Field(default_factory=dict)
     acl: list[str] = Field(default_factory=list)
-    interval_s: int | None = Field(None, ge=60)
+    interval_s: StrictInt | None = Field(None, ge=60)
 
 
-@router.post("/v1/connectors", status_code=201)
+@router.post("/v1/connectors", status_code=201, responses=documented(400, 403, 409))
 def add_connector(body: ConnectorBody, caller: Caller, services: ServicesDep) -> dict:
     require_admin(caller, "adding connectors")
+    settings = services.settings
+    policy = PathPolicy.for_tenant(settings.api.connector_roots, caller.tenant, settings.data_dir)
     info = services.jobs.add_connector(
-        body.name, body.type, body.config, tenant=caller.tenant, acl=body.acl, interval_s=body.interval_s
+        body.name,
+        body.type,
+        body.config,
+        tenant=caller.tenant,
+        acl=body.acl,
+        interval_s=body.interval_s,
+        path_policy=policy,
     )
-    return info.model_dump()
+    return shown(info, admin=True)
 
 
-@router.get("/v1/connectors")
+@router.get("/v1/connectors", responses=documented())
 def list_connectors(caller: Caller, services: ServicesDep) -> dict:
-    return {"connectors": [c.model_dump() for c in services.jobs.connectors(caller.tenant)]}
+    return {"connectors": [shown(c, admin=caller.admin) for c in services.jobs.connectors(caller.tenant)]}
 
 
-@router.post("/v1/connectors/{connector_id}/sync", status_code=202)
+@router.post("/v1/connectors/{connector_id}/sync", status_code=202, responses=documented(403, 404))
 def sync_connector(connector_id: str, caller: Caller, services: ServicesDep) -> dict:
     require_admin(caller, "starting syncs")
     connector = services.jobs.require_connector(connector_id, tenant=caller.tenant)
@@ -45,12 +64,12 @@ def sync_connector(connector_id: str, caller: Caller, services: ServicesDep) -> 
     return {"job_id": job_id, "status": "queued"}
 
 
-@router.get("/v1/jobs/{job_id}")
+@router.get("/v1/jobs/{job_id}", responses=documented(404))
 def get_job(job_id: str, caller: Caller, services: ServicesDep) -> dict:
     return services.jobs.require_job(job_id, tenant=caller.tenant).model_dump(mode="json")
 
 
-@router.get("/v1/jobs")
+@router.get("/v1/jobs", responses=documented(404))
 def list_jobs(caller: Caller, services: ServicesDep, connector: str | None = None) -> dict:
     cid = services.jobs.require_connector(connector, tenant=caller.tenant).id if connector else None
     return {"jobs": [j.model_dump(mode="json") for j in services.jobs.jobs(cid, tenant=caller.tenant)]}

@@ -15,7 +15,7 @@ def healthz() -> dict:
     return {"status": "ok"}
 
 
-@router.get("/readyz")
+@router.get("/readyz", responses={503: {"description": "not ready (the index cannot be read)"}})
 def readyz(services: ServicesDep) -> JSONResponse:
     try:
         points = services.ingestor.store.count()

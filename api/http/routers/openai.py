@@ -10,10 +10,11 @@ from typing import Any, Literal
 
 from fastapi import APIRouter
 from fastapi.responses import StreamingResponse
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictBool
 
 from citewise.api.http.deps import Caller, ServicesDep
-from citewise.api.http.routers.chat import finisher, start_turn
+from citewise.api.http.errors import documented
+from citewise.api.http.routers.chat import STREAM, finisher, start_turn
 from citewise.api.http.streaming import openai_stream
 from citewise.api.orchestration.schemas import ChatRequest
 from citewise.errors import InvalidInputError, NotFoundError
@@ -36,10 +37,10 @@ class CompletionBody(BaseModel):
 
     model: str = "citewise"
     messages: list[OpenAIMessage] = Field(min_length=1)
-    stream: bool = False
+    stream: StrictBool = False
 
 
-@router.get("/v1/models")
+@router.get("/v1/models", responses=documented())
 def models(caller: Caller, services: ServicesDep) -> dict:
     profiles = services.settings.chat.profiles
     return {
@@ -48,7 +49,7 @@ def models(caller: Caller, services: ServicesDep) -> dict:
     }
 
 
-@router.post("/v1/chat/completions")
+@router.post("/v1/chat/completions", responses={**STREAM, **documented(400, 404, 502, 504)})
 def completions(body: CompletionBody, caller: Caller, services: ServicesDep) -> Any:
     if body.model not in {p.name for p in services.settings.chat.profiles}:
         raise NotFoundError(f"model {body.model!r} not found; GET /v1/models lists the answering profiles")

@@ -13,6 +13,7 @@ class Verdict:
     check: str
     action: Action
     detail: str = ""
+    retry_after_s: int | None = None  # for a block that lifts by itself (the rate limit)
 
     @property
     def flag(self) -> str:

@@ -26,6 +26,8 @@ class RateLimit:
             while hits and now - hits[0] > 60:
                 hits.popleft()
             if len(hits) >= self.per_minute:
-                return Verdict(self.name, "block", f"more than {self.per_minute} requests a minute for this key")
+                retry = max(1, int(60 - (now - hits[0])) + 1)  # when the oldest request leaves the window
+                detail = f"more than {self.per_minute} requests a minute for this key"
+                return Verdict(self.name, "block", detail, retry_after_s=retry)
             hits.append(now)
         return Verdict(self.name, "pass")

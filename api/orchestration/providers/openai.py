@@ -11,6 +11,7 @@ from tenacity import Retrying, retry_if_exception, stop_after_attempt, wait_expo
 
 from citewise.api.orchestration.providers.base import Prompt
 from citewise.errors import ProviderError
+from citewise.redact import redact_secrets
 from citewise.settings import OpenAIProfile
 
 
@@ -27,6 +28,7 @@ class OpenAIProvider:
 
     def __init__(self, profile: OpenAIProfile) -> None:
         self.profile = profile
+        self._where = redact_secrets(profile.base_url)  # errors name the endpoint, never its password
         key = profile.api_key.get_secret_value() if profile.api_key else "none"
         self._client = httpx.Client(
             base_url=profile.base_url.rstrip("/"),
@@ -59,7 +61,7 @@ class OpenAIProvider:
                 reraise=True,
             )(self._open, prompt)
         except httpx.HTTPError as exc:
-            raise ProviderError(f"{self.profile.base_url}: {type(exc).__name__}: {_brief(exc)}") from exc
+            raise ProviderError(f"{self._where}: {type(exc).__name__}: {_brief(exc)}") from exc
         try:
             for line in response.iter_lines():
                 if not line.startswith("data:"):
@@ -70,11 +72,11 @@ class OpenAIProvider:
                 try:
                     delta = json.loads(data)["choices"][0].get("delta", {}).get("content")
                 except (json.JSONDecodeError, KeyError, IndexError) as exc:
-                    raise ProviderError(f"unexpected stream chunk from {self.profile.base_url}") from exc
+                    raise ProviderError(f"unexpected stream chunk from {self._where}") from exc
                 if delta:
                     yield delta
         except httpx.HTTPError as exc:
-            raise ProviderError(f"{self.profile.base_url}: {type(exc).__name__} while streaming") from exc
+            raise ProviderError(f"{self._where}: {type(exc).__name__} while streaming") from exc
         finally:
             response.close()
 
@@ -82,4 +84,4 @@ class OpenAIProvider:
 def _brief(exc: Exception) -> str:
     if isinstance(exc, httpx.HTTPStatusError):
         return f"HTTP {exc.response.status_code}"
-    return str(exc)[:200] or type(exc).__name__
+    return redact_secrets(str(exc))[:200] or type(exc).__name__  # httpx errors can quote the URL

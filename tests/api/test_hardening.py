@@ -1,0 +1,132 @@
+"""What a hostile or careless client sends gets a 4xx with a message, never a 500 or another's data."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from citewise.db import init_db
+from citewise.identity import create_key
+from tests.api.client import auth
+
+QUESTION = "Does vitamin D lower fracture risk?"
+
+
+@pytest.mark.parametrize(
+    "filters",
+    [
+        {"match": {"tenant ": "globex"}},  # a reserved key with a trailing space
+        {"match": {"page": 1.5}},  # Qdrant matches no floats
+        {"match": {"no_such_field": "x"}},
+        {"exclude": {"doc_id": []}},
+        {"match": {"title": "x" * 5000}},
+        {"doc_ids": ["a"] * 500},
+    ],
+)
+def test_bad_filters_are_422_on_search_and_chat(env, filters):
+    client, keys, _ = env
+    r = client.post("/v1/search", json={"query": "vitamin", "filters": filters}, headers=auth(keys, "bob"))
+    assert r.status_code == 422 and r.json()["detail"], r.text
+    r = client.post("/v1/chat", json={"question": QUESTION, "filters": filters}, headers=auth(keys, "bob"))
+    assert r.status_code == 422 and r.json()["detail"], r.text
+
+
+def test_good_filters_still_work(env):
+    client, keys, _ = env
+    body = {"query": "vitamin", "filters": {"match": {"meta.lang": "en"}, "modified_after": "2001-01-01T00:00:00"}}
+    assert client.post("/v1/search", json=body, headers=auth(keys, "bob")).status_code == 200
+
+
+@pytest.mark.parametrize("name", ["..", ".", "../../etc/passwd.txt", "é" * 200 + ".txt", ".hidden.txt", "a\\b.txt"])
+def test_hostile_upload_names_are_stored_safely(env, name):
+    client, keys, settings = env
+    upload = {"file": (name, b"Quarterly parking review notes.")}
+    r = client.post("/v1/documents", files=upload, headers=auth(keys, "admin"))
+    assert r.status_code == 201, r.text
+    stored = r.json()["filename"]
+    assert "/" not in stored and "\\" not in stored and not stored.startswith(".") and len(stored.encode()) <= 200
+    uploads = (settings.data_dir / "uploads").resolve()
+    assert all(p.resolve().is_relative_to(uploads) for p in uploads.rglob("*"))
+    client.delete(f"/v1/documents/{r.json()['doc_id']}", headers=auth(keys, "admin"))
+
+
+def test_upstream_secrets_never_reach_the_client(env):
+    client, keys, _ = env
+    r = client.post("/v1/chat", json={"question": QUESTION, "profile": "down"}, headers=auth(keys, "bob"))
+    assert r.status_code == 502 and "hunter2" not in r.text and "127.0.0.1:9" in r.text
+    body = {"question": QUESTION, "profile": "down", "stream": True}
+    r = client.post("/v1/chat", json=body, headers=auth(keys, "bob"))
+    assert "event: error" in r.text and "hunter2" not in r.text
+
+
+def test_connector_configs_are_for_admins_and_secrets_are_masked(env, tmp_path):
+    client, keys, settings = env
+    settings.api.connector_roots = {"acme": [str(tmp_path)]}
+    body = {"name": "vault", "type": "filesystem", "config": {"path": str(tmp_path), "api_token": "tok-123"}}
+    r = client.post("/v1/connectors", json=body, headers=auth(keys, "admin"))
+    assert r.status_code == 201 and r.json()["config"]["api_token"] == "***"
+    seen = {c["name"]: c for c in client.get("/v1/connectors", headers=auth(keys, "bob")).json()["connectors"]}
+    assert seen["vault"]["config"] == {}
+    admin = {c["name"]: c for c in client.get("/v1/connectors", headers=auth(keys, "admin")).json()["connectors"]}
+    assert admin["vault"]["config"] == {"path": str(tmp_path), "api_token": "***"}
+    client.app.state.services.jobs.remove_connector("vault", "acme")  # the app is shared with other modules
+
+
+def test_api_connectors_stay_inside_the_allowed_roots(env, tmp_path):
+    client, keys, settings = env
+    settings.api.connector_roots = {"acme": [str(tmp_path / "allowed")]}
+    (tmp_path / "allowed").mkdir()
+    (tmp_path / "allowed" / "escape").symlink_to("/etc")
+    for path, why in [
+        ("/etc", "outside"),
+        (str(tmp_path / "allowed" / "escape"), "outside"),  # a link out of the root is judged by its target
+        (str(settings.data_dir / "uploads"), "data dir"),
+    ]:
+        body = {"name": f"x{abs(hash(path))}", "type": "filesystem", "config": {"path": path}}
+        r = client.post("/v1/connectors", json=body, headers=auth(keys, "admin"))
+        assert r.status_code == 403 and why in r.json()["detail"], (path, r.text)
+    settings.api.connector_roots = {"*": [str(settings.data_dir.parent)]}  # even when a root contains it
+    body = {"name": "data", "type": "filesystem", "config": {"path": str(settings.data_dir)}}
+    r = client.post("/v1/connectors", json=body, headers=auth(keys, "admin"))
+    assert r.status_code == 403 and "data dir" in r.json()["detail"]
+
+
+def test_rate_limited_answers_say_when_to_retry(env):
+    from citewise.api.orchestration.guardrails import RateLimit
+
+    client, keys, _ = env
+    services = client.app.state.services
+    saved, services.rate_limit = services.rate_limit, RateLimit(1)
+    try:
+        client.get("/v1/models", headers=auth(keys, "globex"))
+        r = client.get("/v1/models", headers=auth(keys, "globex"))
+        assert r.status_code == 429 and 1 <= int(r.headers["Retry-After"]) <= 61
+    finally:
+        services.rate_limit = saved
+
+
+def test_keys_without_a_user_do_not_share_sessions(env):
+    client, keys, settings = env
+    db = init_db(settings.db_url)
+    eng = {"Authorization": f"Bearer {create_key(db, tenant='acme', user_id=None, groups=['eng'])}"}
+    hr = {"Authorization": f"Bearer {create_key(db, tenant='acme', user_id=None, groups=['hr'])}"}
+    first = client.post("/v1/chat", json={"question": QUESTION}, headers=hr).json()
+    r = client.post("/v1/chat", json={"question": "and why?", "session_id": first["session_id"]}, headers=eng)
+    assert r.status_code == 404
+    r = client.post("/v1/chat", json={"question": "and why?", "session_id": first["session_id"]}, headers=hr)
+    assert r.status_code == 200
+
+
+def test_an_unexpected_error_is_a_logged_500_with_a_trace_id(env, monkeypatch, caplog):
+    client, keys, _ = env
+    retriever = client.app.state.services.retriever
+
+    def boom(request):  # noqa: ANN001
+        raise RuntimeError("kaboom sk-abcdefghijklmnopqrstuv")
+
+    monkeypatch.setattr(retriever, "run", boom)
+    r = client.post("/v1/search", json={"query": "vitamin"}, headers={**auth(keys, "bob"), "X-Request-ID": "t-500"})
+    assert r.status_code == 500 and r.json()["trace_id"] == "t-500" and "kaboom" not in r.text
+    assert any("internal error" in rec.getMessage() for rec in caplog.records)
+    assert json.loads(r.text)["error"]["type"] == "internal_error"
