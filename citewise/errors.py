@@ -104,6 +104,11 @@ class DocumentTooLargeError(DocumentError):
     kind = "too_large"
 
 
+class StorageFullError(TransientError):
+    """The data dir has too little free space for the next write (checked before writing, not found out by
+    a crash halfway)."""
+
+
 class IndexLockedError(TransientError):
     """The index folder is owned by another process (embedded stores lock their folder)."""
 

@@ -109,6 +109,9 @@ class ChunkPayload(BaseModel):
     text: str = ""
     modified_at: str | None = Field(None, json_schema_extra=_indexed("datetime"))
     meta: dict[str, str | int | float | bool] = Field(default_factory=dict)
+    # "pending" while a document's chunks are being written, "live" once all are: search never sees half.
+    # A keyword, not a bool: Qdrant Edge's Python binding matches True as the integer 1.
+    status: Literal["live", "pending"] = Field("live", json_schema_extra=_indexed("keyword"))
 
     @classmethod
     def indexed_fields(cls) -> dict[str, Literal["keyword", "datetime"]]:

@@ -25,6 +25,14 @@ _KINDS = {stat.S_IFIFO: "a named pipe (FIFO)", stat.S_IFSOCK: "a socket", stat.S
           stat.S_IFBLK: "a block device"}  # fmt: skip
 
 
+def _utf8(name: str) -> bool:
+    try:
+        name.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
 class _Skip(Exception):
     """An entry that is reported, not read."""
 
@@ -69,6 +77,14 @@ class FilesystemConnector(LoadConnector, PollConnector, ListIdsConnector):
                 if name.startswith("."):
                     continue
                 path = folder / name
+                if not _utf8(name):  # os.listdir hands such bytes back as surrogates: no key or URI can hold them
+                    shown = name.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+                    yield FailedItem(
+                        key=self._key(folder / shown),
+                        uri=str(folder / shown),
+                        error="unreadable_name: the file name is not valid UTF-8; rename the file",
+                    )
+                    continue
                 try:
                     target = self._target(path)
                 except _Skip as why:

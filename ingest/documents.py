@@ -19,6 +19,7 @@ from citewise.connectors.filesystem import FilesystemConnector
 from citewise.errors import InvalidInputError, NotFoundError, PermissionDeniedError, TooLargeError
 from citewise.identity import Identity
 from citewise.ingest.pipeline import Ingestor, doc_id_for
+from citewise.ingest.recovery import recover_pending
 from citewise.models import PUBLIC, Principal
 from citewise.retrieval.retriever import permission_filter
 from citewise.retrieval.stores.base import Filter
@@ -81,7 +82,7 @@ class DocumentService:
         acl = self._check_acl(caller, acl)
         name = safe_filename(filename or "upload")
         limit_mb = self.settings.api.max_upload_mb
-        folder = (self.settings.data_dir / "uploads" / caller.tenant / uuid.uuid4().hex).resolve()
+        folder = self.uploads_dir / caller.tenant / uuid.uuid4().hex
         folder.mkdir(parents=True, exist_ok=True)
         target = folder / name
         size = 0
@@ -95,7 +96,12 @@ class DocumentService:
                 out.write(chunk)
         connector = FilesystemConnector(path=target, acl=acl or None)
         with self.write_lock:
-            report = self.ingestor.sync(connector, tenant=caller.tenant)
+            try:
+                report = self.ingestor.sync(connector, tenant=caller.tenant)
+            except Exception:  # a full disk, a lost index: nothing of the file stays behind
+                recover_pending(self.ingestor.store, self.ingestor.state, source_id=connector.source_id)
+                shutil.rmtree(folder, ignore_errors=True)
+                raise
         doc_id = doc_id_for(self.ingestor.collection, caller.tenant, str(target))
         if report.failed:
             with self.write_lock:
@@ -128,6 +134,20 @@ class DocumentService:
         visible.match = {"doc_id": doc_id}
         if not self.ingestor.store.scroll(visible, limit=1):
             raise NotFoundError(f"no document {doc_id!r} visible to this key")
+
+    @property
+    def uploads_dir(self) -> Path:
+        return (self.settings.data_dir / "uploads").resolve()
+
+    def recover(self) -> int:
+        """After a crash: settle uploads left half-written (the server runs this on start); their files go."""
+        with self.write_lock:
+            gone = recover_pending(self.ingestor.store, self.ingestor.state, uri_prefix=str(self.uploads_dir) + "/")
+        for row in gone:
+            folder = Path(row.uri).parent
+            if folder.is_relative_to(self.uploads_dir) and folder != self.uploads_dir:
+                shutil.rmtree(folder, ignore_errors=True)
+        return len(gone)
 
     def delete(self, tenant: str, doc_id: str) -> None:
         with self.write_lock:

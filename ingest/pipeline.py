@@ -25,6 +25,7 @@ from citewise.ingest.chunking import Chunker
 from citewise.ingest.parsing.limits import ArchiveLimits
 from citewise.ingest.parsing.sandbox import ParserSandbox, SandboxLimits
 from citewise.ingest.progress import NoProgress, Progress
+from citewise.ingest.recovery import ensure_free_space, recover_pending
 from citewise.ingest.state import DocumentState, EmbeddingCache, SyncState
 from citewise.models import PUBLIC, Chunk, ChunkPayload, DocError, IngestReport, RawDocument
 from citewise.retrieval.encoders.dense import DenseEncoder
@@ -43,8 +44,9 @@ def doc_id_for(collection: str, tenant: str, uri: str) -> str:
     return str(uuid.uuid5(uuid.NAMESPACE_URL, f"citewise:{collection}:{tenant}:{uri}"))
 
 
-def point_id_for(doc_id: str, chunk_index: int) -> str:
-    return str(uuid.uuid5(uuid.UUID(doc_id), str(chunk_index)))
+def point_id_for(doc_id: str, chunk_index: int, version: str) -> str:
+    """Deterministic, and distinct per version: a new version is written beside the old one, never over it."""
+    return str(uuid.uuid5(uuid.UUID(doc_id), f"{version}:{chunk_index}"))
 
 
 @dataclass(slots=True)
@@ -76,6 +78,11 @@ class Ingestor(IndexAccess):
     @cached_property
     def chunker(self) -> Chunker:
         return Chunker(load_tokenizer(resolve_model_dir(self.settings.embedding)), self.settings.chunking)
+
+    @property
+    def _local_index(self) -> bool:
+        """The index lives in the data dir (Qdrant Edge, or qdrant-client local mode): its disk is ours."""
+        return self.settings.index.backend == "edge" or not self.settings.index.url
 
     @cached_property
     def parser(self) -> ParserSandbox:
@@ -125,6 +132,8 @@ class Ingestor(IndexAccess):
         progress = progress or NoProgress()
         t0 = time.perf_counter()
         report = IngestReport()
+        if self.state.pending(source_id=connector.source_id):  # a run of this source died: settle it first
+            recover_pending(self.store, self.state, source_id=connector.source_id)
         known = self.state.for_source(connector.source_id, tenant)
         # a second pass over the source, so only when a progress bar will show the total
         wants_total = progress.shows_total and isinstance(connector, ListIdsConnector)
@@ -194,23 +203,26 @@ class Ingestor(IndexAccess):
             return
         self.state.upsert([self._row(p, tenant, status="pending", fingerprint=None) for p in ready])
         chunks = [c for p in ready for c in p.chunks or []]
+        if self._local_index:
+            ensure_free_space(self.settings.data_dir, len(chunks))
         vectors = self._embed(chunks, report)
         sparse = self.sparse.embed_documents([c.embed_text for c in chunks])
         by_doc = {p.doc_id: p for p in ready}
         points = [
             Point(
-                point_id_for(c.doc_id, c.index),
+                point_id_for(c.doc_id, c.index, by_doc[c.doc_id].fingerprint[:16]),
                 vectors[i].tolist(),
                 sparse[i],
                 self._payload(c, by_doc[c.doc_id], tenant),
             )
             for i, c in enumerate(chunks)
         ]
-        for i in range(0, len(points), UPSERT_BATCH):
+        for i in range(0, len(points), UPSERT_BATCH):  # written pending: invisible to every search
             self.store.upsert(points[i : i + UPSERT_BATCH])
-        for p in ready:
-            if p.previous is not None:  # drop chunks of the old version (and of a run that died half-way)
-                self.store.delete(Filter(match={"doc_id": p.doc_id}, exclude={"version": p.fingerprint[:16]}))
+        for p in ready:  # each document turns visible whole, then its older versions (or a dead run's) go
+            version = p.fingerprint[:16]
+            self.store.set_payload(Filter(match={"doc_id": p.doc_id, "version": version}), {"status": "live"})
+            self.store.delete(Filter(match={"doc_id": p.doc_id}, exclude={"version": version}))
         self.state.upsert([self._row(p, tenant, status="indexed", fingerprint=p.fingerprint) for p in ready])
         for p in ready:
             was_indexed = p.previous is not None and p.previous.status in ("indexed", "pending")
@@ -251,6 +263,7 @@ class Ingestor(IndexAccess):
             text=chunk.text,
             modified_at=doc.modified_at.isoformat() if doc.modified_at else None,
             meta={k: v for k, v in doc.metadata.items() if isinstance(v, (str, int, float, bool))},
+            status="pending",
         )
 
     def _row(self, p: _Pending, tenant: str, *, status: str, fingerprint: str | None) -> dict:
@@ -263,7 +276,7 @@ class Ingestor(IndexAccess):
             "title": p.doc.title,
             "status": status,
             "fingerprint": fingerprint,
-            "version": p.fingerprint[:16] if fingerprint else None,
+            "version": p.fingerprint[:16] if status != "failed" else None,  # pending: the version being written
             "chunks": len(p.chunks or []),
             "error": None,
         }

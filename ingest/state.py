@@ -58,6 +58,26 @@ class SyncState:
             )
             return {r.doc_id: r for r in rows}
 
+    def pending(self, *, source_id: str | None = None, uri_prefix: str | None = None) -> list[DocumentState]:
+        """Documents whose last write did not finish (a crash, a full disk)."""
+        with self.sessions() as s:
+            q = select(DocumentState).where(
+                DocumentState.collection == self.collection, DocumentState.status == "pending"
+            )
+            if source_id is not None:
+                q = q.where(DocumentState.source_id == source_id)
+            if uri_prefix is not None:
+                q = q.where(DocumentState.uri.startswith(uri_prefix, autoescape=True))
+            return list(s.scalars(q))
+
+    def set_status(self, doc_id: str, status: str, **fields: object) -> None:
+        with self.sessions.begin() as s:
+            row = s.get(DocumentState, doc_id)
+            if row is not None:
+                row.status = status
+                for key, value in fields.items():
+                    setattr(row, key, value)
+
     def upsert(self, rows: list[dict]) -> None:
         if not rows:
             return

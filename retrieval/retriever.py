@@ -32,7 +32,7 @@ from citewise.retrieval.rerank.base import Reranker, load_reranker
 from citewise.retrieval.stores.base import Filter, FusionMethod, QuerySpec, ScoredPoint, SearchMode, VectorStore
 from citewise.settings import Settings
 
-RESERVED_KEYS = frozenset({"tenant", "acl"})
+RESERVED_KEYS = frozenset({"tenant", "acl", "status"})  # from the caller's identity, or the index's own
 FILTER_KEYS = frozenset(ChunkPayload.model_fields) - RESERVED_KEYS - {"meta"}
 _META_KEY = re.compile(r"meta\.[A-Za-z0-9_-]{1,64}")
 Text = Annotated[StrictStr, StringConstraints(max_length=1000)]
@@ -101,8 +101,8 @@ class RetrievalResult(BaseModel):
 
 
 def permission_filter(principal: Principal) -> Filter:
-    """Tenant and ACL conditions: part of every query, never applied after the fact."""
-    return Filter(tenant=principal.tenant, acl_any=principal.acl_principals())
+    """Tenant and ACL conditions, and no half-written document: part of every query, never applied after."""
+    return Filter(tenant=principal.tenant, acl_any=principal.acl_principals(), exclude={"status": "pending"})
 
 
 def build_filter(principal: Principal, filters: SearchFilters) -> Filter:
@@ -113,7 +113,7 @@ def build_filter(principal: Principal, filters: SearchFilters) -> Filter:
     if filters.doc_ids is not None:
         match["doc_id"] = list(filters.doc_ids)
     flt.match = match
-    flt.exclude = dict(filters.exclude)
+    flt.exclude = {**flt.exclude, **filters.exclude}
     if filters.path_prefix:
         flt.prefix = {"path": filters.path_prefix}
     if filters.modified_after is not None:

@@ -70,6 +70,7 @@ class Services:
         self.db  # noqa: B018
         self.ingestor.encoder.embed_query("warm up")
         self.ingestor.store.count()
+        self.documents.recover()  # uploads a crash left half-written are rolled back before anyone searches
         self.pipeline  # noqa: B018
         if self.settings.jobs.backend == "inprocess":  # the embedded profile's timer for connector intervals
             self.scheduler = Scheduler(self.jobs, self.runner, self.settings.jobs.schedule_check_s)

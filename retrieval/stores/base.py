@@ -140,6 +140,10 @@ class VectorStore(Protocol):
 
     def delete(self, flt: Filter) -> None: ...
 
+    def set_payload(self, flt: Filter, values: dict) -> None:
+        """Set payload keys on every point matching `flt` (never with an empty filter)."""
+        ...
+
     def query(self, spec: QuerySpec, flt: Filter) -> list[ScoredPoint]:
         """Top `spec.limit` points matching `flt`; `scores` holds every branch score the engine reported."""
         ...

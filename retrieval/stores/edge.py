@@ -24,7 +24,11 @@ from citewise.retrieval.stores.base import (
 )
 from citewise.settings import Settings
 
-_SCHEMA = {"keyword": qe.PayloadSchemaType.Keyword, "datetime": qe.PayloadSchemaType.Datetime}
+_SCHEMA = {
+    "keyword": qe.PayloadSchemaType.Keyword,
+    "datetime": qe.PayloadSchemaType.Datetime,
+    "bool": qe.PayloadSchemaType.Bool,
+}
 
 
 def _scored(p: qe.ScoredPoint, scores: dict[str, float]) -> ScoredPoint:
@@ -86,6 +90,12 @@ class EdgeStore:
         if edge_filter is None:
             raise ValueError("refusing to delete with an empty filter")
         self.shard.update(qe.UpdateOperation.delete_points_by_filter(edge_filter))
+
+    def set_payload(self, flt: Filter, values: dict) -> None:
+        edge_filter = to_native_filter(flt, qe)
+        if edge_filter is None:
+            raise ValueError("refusing to update every point: give a filter")
+        self.shard.update(qe.UpdateOperation.set_payload_by_filter(edge_filter, values))
 
     def _nearest(self, spec: QuerySpec) -> tuple[qe.Query | None, qe.Query | None]:
         dense_q = qe.Query.Nearest([float(x) for x in spec.dense], using=DENSE) if spec.dense is not None else None

@@ -30,7 +30,11 @@ from citewise.retrieval.stores.base import (
 )
 from citewise.settings import Settings
 
-_SCHEMA = {"keyword": models.PayloadSchemaType.KEYWORD, "datetime": models.PayloadSchemaType.DATETIME}
+_SCHEMA = {
+    "keyword": models.PayloadSchemaType.KEYWORD,
+    "datetime": models.PayloadSchemaType.DATETIME,
+    "bool": models.PayloadSchemaType.BOOL,
+}
 
 
 def _scored(p: models.ScoredPoint, scores: dict[str, float]) -> ScoredPoint:
@@ -120,6 +124,13 @@ class QdrantServerStore:
         if qfilter is None:
             raise ValueError("refusing to delete with an empty filter")
         self.client.delete(self.collection, points_selector=models.FilterSelector(filter=qfilter), wait=True)
+
+    def set_payload(self, flt: Filter, values: dict) -> None:
+        qfilter = to_native_filter(flt, models)
+        if qfilter is None:
+            raise ValueError("refusing to update every point: give a filter")
+        selector = models.FilterSelector(filter=qfilter)
+        self.client.set_payload(self.collection, payload=values, points=selector, wait=True)
 
     def _nearest(self, spec: QuerySpec) -> list[tuple[str, Any, str]]:
         named = []

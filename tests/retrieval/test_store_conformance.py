@@ -222,3 +222,17 @@ def test_exact_scores_for_given_points(backend):
     assert by_doc["a"]["dense"] == pytest.approx(1.0, abs=1e-4) and by_doc["a"]["sparse"] > 0
     assert "sparse" not in by_doc["b"] and "dense" in by_doc["b"]
     assert store.score(ids, Filter(tenant="t2"), dense=_vec(1)) == {}  # the filter still applies
+
+
+def test_pending_points_stay_hidden_until_flipped(backend):
+    store = backend()
+    pts = [_point("new", i, f"fresh text {i}") for i in range(3)]
+    for p in pts:
+        p.payload.status = "pending"
+    store.upsert(pts)
+    visible = Filter(tenant="t1", exclude={"status": "pending"})
+    assert store.count(visible) == 0 and store.count() == 3
+    store.set_payload(Filter(match={"doc_id": "new", "version": "v1"}), {"status": "live"})
+    assert store.count(visible) == 3
+    with pytest.raises(ValueError):
+        store.set_payload(Filter(), {"status": "pending"})  # never every point
