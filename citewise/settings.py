@@ -197,6 +197,11 @@ class GuardSettings(BaseModel):
     max_question_chars: int = Field(2000, ge=1)
     rate_limit_per_minute: int = Field(120, ge=1, description="requests per API key")
     injection_in_question: Literal["block", "warn"] = "block"
+    # 0.55: the lowest cosine with no false positive on the dev set (evals/injection.py); on the held-out set
+    # it lifts detection from 46% to 54% with no false positive. MiniLM is English-only, like the bank.
+    injection_similarity: float | None = Field(
+        0.55, gt=0, le=1, description="also flag questions this close (cosine) to known injection phrasings"
+    )
     redact_pii_in_answers: bool = False
     input_checks: list[str] = Field(
         default_factory=lambda: ["input_length", "prompt_injection"], description="guardrail names, in order"

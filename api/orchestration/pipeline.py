@@ -40,7 +40,7 @@ class ChatPipeline:
     def __init__(self, settings: Settings, retriever: Retriever) -> None:
         self.settings = settings
         self.retriever = retriever
-        self.input_checks = guards.input_checks(settings.guards)
+        self.input_checks = guards.input_checks(settings.guards, embed=lambda text: retriever.encoder.embed_query(text))
         self.profiles = {p.name: p for p in settings.chat.profiles}
         if settings.chat.default_profile not in self.profiles:
             raise ConfigError(f"default profile {settings.chat.default_profile!r} is not among chat.profiles")
@@ -154,6 +154,10 @@ class ChatPipeline:
         lap("generate")
         # 7. output guard
         answer = "".join(parts)
+        answer, planted = guards.neutralise_source(answer)  # an order that slipped into the answer goes
+        turn.checks["output_injection"] = "removed" if planted else "pass"
+        if planted:
+            turn.flags.append("output_injection:removed")
         turn.checks["pii"] = "off"
         if self.settings.guards.redact_pii_in_answers:
             turn.checks["pii"] = "pass"

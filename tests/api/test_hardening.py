@@ -9,6 +9,7 @@ import pytest
 from citewise.db import init_db
 from citewise.identity import create_key
 from tests.api.client import auth
+from tests.conftest import DOCS
 
 QUESTION = "Does vitamin D lower fracture risk?"
 
@@ -130,3 +131,51 @@ def test_an_unexpected_error_is_a_logged_500_with_a_trace_id(env, monkeypatch, c
     assert r.status_code == 500 and r.json()["trace_id"] == "t-500" and "kaboom" not in r.text
     assert any("internal error" in rec.getMessage() for rec in caplog.records)
     assert json.loads(r.text)["error"]["type"] == "internal_error"
+
+
+@pytest.mark.slow
+def test_the_server_answers_searches_while_a_zip_bomb_is_parsed(env, tmp_path):
+    import dataclasses
+    import threading
+    import time
+    import zipfile
+
+    client, keys, _ = env
+    bomb = tmp_path / "bomb.docx"
+    with zipfile.ZipFile(DOCS / "simple.docx") as real, zipfile.ZipFile(bomb, "w", zipfile.ZIP_DEFLATED, 1) as z:
+        for member in real.infolist():  # a real DOCX whose body is 1.5 GiB of one text run
+            if member.filename != "word/document.xml":
+                z.writestr(member, real.read(member))
+        with z.open("word/document.xml", "w", force_zip64=True) as out:
+            ns = b"http://schemas.openxmlformats.org/wordprocessingml/2006/main"
+            out.write(b'<?xml version="1.0"?><w:document xmlns:w="' + ns + b'"><w:body><w:p><w:r><w:t>')
+            block = b"A" * (8 * 2**20)
+            for _ in range(192):
+                out.write(block)
+            out.write(b"</w:t></w:r></w:p></w:body></w:document>")
+    parser = client.app.state.services.ingestor.parser
+    saved = parser.limits
+    # Let the bomb past the ZIP pre-check: the worker's memory watch has to stop it this time.
+    loose = dataclasses.replace(saved.archive, max_ratio=1e9, max_expanded_bytes=4 * 2**30)
+    parser.limits = dataclasses.replace(saved, memory_bytes=768 * 2**20, archive=loose)
+    result: dict = {}
+
+    def upload() -> None:
+        with bomb.open("rb") as f:
+            result["r"] = client.post("/v1/documents", files={"file": ("bomb.docx", f)}, headers=auth(keys, "admin"))
+
+    thread = threading.Thread(target=upload)
+    thread.start()
+    latencies = []
+    while thread.is_alive() and len(latencies) < 200:
+        started = time.perf_counter()
+        r = client.post("/v1/search", json={"query": "vitamin D", "k": 3}, headers=auth(keys, "bob"))
+        assert r.status_code == 200
+        latencies.append(time.perf_counter() - started)
+        time.sleep(0.05)
+    thread.join(300)
+    parser.limits = saved
+    r = result["r"]
+    assert r.status_code == 422 and "memory_limit" in r.json()["detail"], r.text
+    assert latencies and max(latencies) < 5.0  # searches were answered all along
+    assert client.get("/readyz").json()["status"] == "ready"

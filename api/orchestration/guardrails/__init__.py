@@ -27,9 +27,10 @@ GUARDRAILS: Registry = Registry(
 )
 
 
-def input_checks(settings: GuardSettings) -> list[InputCheck]:
-    """The configured checks on the question, in order."""
-    return [GUARDRAILS.get(name)(settings) for name in settings.input_checks]
+def input_checks(settings: GuardSettings, **deps: object) -> list[InputCheck]:
+    """The configured checks on the question, in order. `deps` are what a check may use if given (`embed`:
+    the dense encoder's query embedding, for the injection similarity check)."""
+    return [GUARDRAILS.get(name)(settings, **deps) for name in settings.input_checks]
 
 
 __all__ = [

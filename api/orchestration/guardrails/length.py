@@ -13,7 +13,7 @@ class LengthCheck:
         self.max_chars = max_chars
 
     @classmethod
-    def from_settings(cls, settings: GuardSettings) -> LengthCheck:
+    def from_settings(cls, settings: GuardSettings, **deps: object) -> LengthCheck:
         return cls(settings.max_question_chars)
 
     def run(self, question: str, key_id: str) -> Verdict:
