@@ -223,6 +223,9 @@ class ApiSettings(BaseModel):
     host: str = "127.0.0.1"
     port: int = 8000
     max_upload_mb: float = Field(50.0, gt=0)
+    inline_upload_mb: float = Field(
+        5.0, ge=0, description="uploads up to this size are ingested in the request (201); larger ones are queued (202)"
+    )
     connector_roots: dict[str, list[str]] = Field(
         default_factory=dict,
         description="tenant (or *) -> folders its admins may index through POST /v1/connectors; none by default",

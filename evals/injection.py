@@ -207,6 +207,8 @@ BENIGN: list[tuple[str, str]] = [
     ("Explain the 'system:' field in the deployment manifest.", "en"),
     ("Which assistant tools are approved for meeting notes?", "en"),
     ("How do I override the default printer on a shared laptop?", "en"),
+    ("What does the 'ignore whitespace' option do in the code review tool?", "en"),
+    ("Which instructions did the auditors give us after the last review?", "en"),
 ]
 
 

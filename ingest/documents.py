@@ -1,26 +1,35 @@
-"""Operations on single documents: upload one file, list what a principal may see, delete one document.
+"""Operations on single documents: upload one file (now, or queued when big), list what a principal may see,
+delete one document.
 
 The HTTP routes only translate to and from these; the checks (ACL grants, size limit, visibility) live here.
 """
 
 from __future__ import annotations
 
+import json
 import re
 import shutil
 import threading
 import unicodedata
 import uuid
+from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime
+from functools import cached_property
 from pathlib import Path
 from typing import BinaryIO
 
 from pydantic import BaseModel
+from sqlalchemy import Integer, String, Text
+from sqlalchemy.orm import Mapped, mapped_column, sessionmaker
 
 from citewise.connectors.filesystem import FilesystemConnector
-from citewise.errors import InvalidInputError, NotFoundError, PermissionDeniedError, TooLargeError
+from citewise.db import Base, init_db, timestamp, utcnow
+from citewise.errors import CitewiseError, InvalidInputError, NotFoundError, PermissionDeniedError, TooLargeError
 from citewise.identity import Identity
 from citewise.ingest.pipeline import Ingestor, doc_id_for
 from citewise.ingest.recovery import recover_pending
 from citewise.models import PUBLIC, Principal
+from citewise.redact import redact_secrets
 from citewise.retrieval.retriever import permission_filter
 from citewise.retrieval.stores.base import Filter
 from citewise.settings import Settings
@@ -51,6 +60,33 @@ class UploadedDocument(BaseModel):
     acl: list[str]
 
 
+class UploadRow(Base):
+    __tablename__ = "uploads"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    tenant: Mapped[str] = mapped_column(String(200), index=True)
+    filename: Mapped[str] = mapped_column(Text)
+    path: Mapped[str] = mapped_column(Text)
+    acl: Mapped[str] = mapped_column(Text, default="[]")
+    status: Mapped[str] = mapped_column(String(16))  # queued | running | succeeded | failed
+    doc_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    chunks: Mapped[int] = mapped_column(Integer, default=0)
+    error: Mapped[str | None] = mapped_column(Text, nullable=True)
+    created_at: Mapped[datetime] = timestamp()
+    finished_at: Mapped[datetime | None] = timestamp(nullable=True)
+
+
+class UploadJob(BaseModel):
+    """An upload ingested in the background: its state, and its document once done."""
+
+    upload_id: str
+    filename: str
+    status: str
+    doc_id: str | None = None
+    chunks: int = 0
+    error: str | None = None
+
+
 class DocumentInfo(BaseModel):
     doc_id: str
     title: str
@@ -67,6 +103,13 @@ class DocumentService:
         self.settings = settings
         self.ingestor = ingestor
         self.write_lock = write_lock
+        self._queue = ThreadPoolExecutor(max_workers=1, thread_name_prefix="citewise-upload")
+        self._queued = 0  # uploads waiting or running in the background
+        self._count_lock = threading.Lock()
+
+    @cached_property
+    def _db(self) -> sessionmaker:
+        return init_db(self.settings.db_url)
 
     def _check_acl(self, caller: Identity, acl: list[str]) -> list[str]:
         acl = [a for a in acl if a]
@@ -77,12 +120,29 @@ class DocumentService:
                 raise PermissionDeniedError(f"only an admin key may grant {entry!r}")
         return acl
 
-    def upload(self, caller: Identity, filename: str, stream: BinaryIO, acl: list[str]) -> UploadedDocument:
-        """Store the file under the caller's tenant (size limit enforced while reading) and ingest it."""
+    def upload(self, caller: Identity, filename: str, stream: BinaryIO, acl: list[str]) -> UploadedDocument | UploadJob:
+        """Store the file under the caller's tenant (size limit enforced while reading), then ingest it: now,
+        if it is small and no other upload is waiting; else in the background (an UploadJob to poll), so an
+        upload never waits behind another in the request."""
         acl = self._check_acl(caller, acl)
         name = safe_filename(filename or "upload")
+        target, size = self._store(caller.tenant, name, stream)
+        with self._count_lock:
+            background = size > self.settings.api.inline_upload_mb * 2**20 or self._queued > 0
+            if background:
+                self._queued += 1
+        if not background:
+            return self._ingest(caller.tenant, target, acl)
+        job_id = str(uuid.uuid4())
+        with self._db.begin() as s:
+            s.add(UploadRow(id=job_id, tenant=caller.tenant, filename=name, path=str(target),
+                            acl=json.dumps(acl), status="queued"))  # fmt: skip
+        self._queue.submit(self._run_job, job_id, caller.tenant, target, acl)
+        return UploadJob(upload_id=job_id, filename=name, status="queued")
+
+    def _store(self, tenant: str, name: str, stream: BinaryIO) -> tuple[Path, int]:
         limit_mb = self.settings.api.max_upload_mb
-        folder = self.uploads_dir / caller.tenant / uuid.uuid4().hex
+        folder = self.uploads_dir / tenant / uuid.uuid4().hex
         folder.mkdir(parents=True, exist_ok=True)
         target = folder / name
         size = 0
@@ -94,15 +154,52 @@ class DocumentService:
                     shutil.rmtree(folder, ignore_errors=True)
                     raise TooLargeError(f"file is over the {limit_mb:g} MB upload limit")
                 out.write(chunk)
+        return target, size
+
+    def _run_job(self, job_id: str, tenant: str, target: Path, acl: list[str]) -> None:
+        self._set(job_id, status="running")
+        try:
+            done = self._ingest(tenant, target, acl)
+            self._set(job_id, status="succeeded", doc_id=done.doc_id, chunks=done.chunks, finished_at=utcnow())
+        except Exception as exc:  # noqa: BLE001 - the job row reports it; the queue goes on
+            message = str(exc) if isinstance(exc, CitewiseError) else f"internal: {type(exc).__name__}"
+            self._set(job_id, status="failed", error=redact_secrets(message), finished_at=utcnow())
+        finally:
+            with self._count_lock:
+                self._queued -= 1
+
+    def _set(self, job_id: str, **fields: object) -> None:
+        with self._db.begin() as s:
+            row = s.get(UploadRow, job_id)
+            for key, value in fields.items():
+                setattr(row, key, value)
+
+    def upload_job(self, principal: Principal, job_id: str) -> UploadJob:
+        with self._db() as s:
+            row = s.get(UploadRow, job_id)
+            if row is None or row.tenant != principal.tenant:
+                raise NotFoundError(f"no upload {job_id!r} in this tenant")
+            return UploadJob(upload_id=row.id, filename=row.filename, status=row.status, doc_id=row.doc_id,
+                             chunks=row.chunks, error=row.error)  # fmt: skip
+
+    def wait(self) -> None:
+        """Until every queued upload is done (tests, shutdown)."""
+        self._queue.submit(lambda: None).result()
+
+    def close(self) -> None:
+        self._queue.shutdown(wait=True)
+
+    def _ingest(self, tenant: str, target: Path, acl: list[str]) -> UploadedDocument:
+        folder, name = target.parent, target.name
         connector = FilesystemConnector(path=target, acl=acl or None)
         with self.write_lock:
             try:
-                report = self.ingestor.sync(connector, tenant=caller.tenant)
+                report = self.ingestor.sync(connector, tenant=tenant)
             except Exception:  # a full disk, a lost index: nothing of the file stays behind
                 recover_pending(self.ingestor.store, self.ingestor.state, source_id=connector.source_id)
                 shutil.rmtree(folder, ignore_errors=True)
                 raise
-        doc_id = doc_id_for(self.ingestor.collection, caller.tenant, str(target))
+        doc_id = doc_id_for(self.ingestor.collection, tenant, str(target))
         if report.failed:
             with self.write_lock:
                 self.ingestor.state.remove([doc_id])

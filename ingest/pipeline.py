@@ -25,7 +25,7 @@ from citewise.ingest.chunking import Chunker
 from citewise.ingest.parsing.limits import ArchiveLimits
 from citewise.ingest.parsing.sandbox import ParserSandbox, SandboxLimits
 from citewise.ingest.progress import NoProgress, Progress
-from citewise.ingest.recovery import ensure_free_space, recover_pending
+from citewise.ingest.recovery import disk_errors_named, ensure_free_space, recover_pending
 from citewise.ingest.state import DocumentState, EmbeddingCache, SyncState
 from citewise.models import PUBLIC, Chunk, ChunkPayload, DocError, IngestReport, RawDocument
 from citewise.retrieval.encoders.dense import DenseEncoder
@@ -217,12 +217,13 @@ class Ingestor(IndexAccess):
             )
             for i, c in enumerate(chunks)
         ]
-        for i in range(0, len(points), UPSERT_BATCH):  # written pending: invisible to every search
-            self.store.upsert(points[i : i + UPSERT_BATCH])
-        for p in ready:  # each document turns visible whole, then its older versions (or a dead run's) go
-            version = p.fingerprint[:16]
-            self.store.set_payload(Filter(match={"doc_id": p.doc_id, "version": version}), {"status": "live"})
-            self.store.delete(Filter(match={"doc_id": p.doc_id}, exclude={"version": version}))
+        with disk_errors_named(self.settings.data_dir):
+            for i in range(0, len(points), UPSERT_BATCH):  # written pending: invisible to every search
+                self.store.upsert(points[i : i + UPSERT_BATCH])
+            for p in ready:  # each document turns visible whole, then its older versions (or a dead run's) go
+                version = p.fingerprint[:16]
+                self.store.set_payload(Filter(match={"doc_id": p.doc_id, "version": version}), {"status": "live"})
+                self.store.delete(Filter(match={"doc_id": p.doc_id}, exclude={"version": version}))
         self.state.upsert([self._row(p, tenant, status="indexed", fingerprint=p.fingerprint) for p in ready])
         for p in ready:
             was_indexed = p.previous is not None and p.previous.status in ("indexed", "pending")

@@ -10,7 +10,10 @@ crash (an mmap-ed index segment on a full disk ends the process with SIGBUS).
 
 from __future__ import annotations
 
+import errno
 import shutil
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from citewise.errors import StorageFullError
@@ -40,6 +43,24 @@ def recover_pending(
             gone.append(row)
     store.flush()
     return gone
+
+
+@contextmanager
+def disk_errors_named(path: Path) -> Iterator[None]:
+    """A disk that fills up anyway (another process wrote meanwhile) is a StorageFullError naming the data
+    dir, whatever layer noticed it (the OS, the index engine, SQLite)."""
+    try:
+        yield
+    except Exception as exc:
+        full = getattr(exc, "errno", None) == errno.ENOSPC or any(
+            marker in str(exc).lower() for marker in ("no space left", "disk is full", "disk full")
+        )
+        if not full:
+            raise
+        raise StorageFullError(
+            f"the disk of the data dir {path} is full; nothing of this batch is visible. Free space there or "
+            "point CITEWISE_DATA_DIR at a larger disk, then sync again"
+        ) from exc
 
 
 def ensure_free_space(path: Path, points: int) -> None:

@@ -2,13 +2,21 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
-from citewise.api.cli.common import BeirArg, ConfigsOpt, JsonOpt, LimitOpt, SplitOpt, command_group, log_to_stderr
+from citewise.api.cli.common import (
+    BeirArg,
+    ConfigsOpt,
+    JsonOpt,
+    LimitOpt,
+    SplitOpt,
+    command_group,
+    log_to_stderr,
+    print_result,
+)
 
 app = command_group(help="Benchmarks that print measured figures.")
 
@@ -24,7 +32,7 @@ def bench_ingest(
     from citewise.evals.bench_ingest import run_ingest_benchmark
 
     result = run_ingest_benchmark(path, torch_sample=torch_sample, repeats=repeats, log=log_to_stderr)
-    typer.echo(json.dumps(result, indent=None if as_json else 2))
+    print_result(result, as_json)
 
 
 @app.command("query")
@@ -42,7 +50,7 @@ def bench_query(
     result = run_query_benchmark(
         dataset, split=split, configs=chosen, limit=limit, log=log_to_stderr
     )
-    typer.echo(json.dumps(result, indent=None if as_json else 2))
+    print_result(result, as_json)
 
 
 @app.command("jobs")
@@ -55,7 +63,7 @@ def bench_jobs(
     from citewise.evals.bench_jobs import run_jobs_benchmark
 
     result = run_jobs_benchmark(corpus, limit=limit, log=log_to_stderr)
-    typer.echo(json.dumps(result, indent=None if as_json else 2))
+    print_result(result, as_json)
 
 
 @app.command("chat")
@@ -69,4 +77,17 @@ def bench_chat(
     from citewise.evals.bench_chat import run_chat_benchmark
 
     result = run_chat_benchmark(dataset, split=split, limit=limit, log=log_to_stderr)
-    typer.echo(json.dumps(result, indent=None if as_json else 2))
+    print_result(result, as_json)
+
+
+@app.command("parse")
+def bench_parse(
+    path: Annotated[Path, typer.Argument(help="a folder of files")],
+    repeats: Annotated[int, typer.Option(min=1, help="alternating in-process / sandbox runs; figures are medians")] = 2,
+    as_json: JsonOpt = False,
+) -> None:
+    """What the parser sandbox costs: the same files parsed in-process and in the sandbox, in one run."""
+    from citewise.evals.bench_parse import run_parse_benchmark
+
+    result = run_parse_benchmark(path, repeats=repeats, log=log_to_stderr)
+    print_result(result, as_json)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Annotated
 
@@ -34,6 +35,11 @@ def fail(message: str, code: int = 2) -> None:
 
 def log_to_stderr(message: str) -> None:
     typer.echo(message, err=True)
+
+
+def print_result(result: dict, as_json: bool) -> None:
+    """A benchmark's figures: one JSON line with --json, indented otherwise."""
+    typer.echo(json.dumps(result, indent=None if as_json else 2))
 
 
 JsonOpt = Annotated[bool, typer.Option("--json")]

@@ -81,5 +81,7 @@ class Services:
             self.scheduler.stop()
         if "runner" in self.__dict__ and hasattr(self.runner, "shutdown"):
             self.runner.shutdown()
+        if "documents" in self.__dict__:
+            self.documents.close()  # queued uploads finish first
         if "ingestor" in self.__dict__:
             self.ingestor.close()

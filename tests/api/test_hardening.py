@@ -179,3 +179,49 @@ def test_the_server_answers_searches_while_a_zip_bomb_is_parsed(env, tmp_path):
     assert r.status_code == 422 and "memory_limit" in r.json()["detail"], r.text
     assert latencies and max(latencies) < 5.0  # searches were answered all along
     assert client.get("/readyz").json()["status"] == "ready"
+
+
+def _poll(client, keys, upload_id, who="admin"):  # noqa: ANN001, ANN202
+    import time
+
+    for _ in range(300):
+        job = client.get(f"/v1/uploads/{upload_id}", headers=auth(keys, who)).json()
+        assert "status" in job, job
+        if job["status"] in ("succeeded", "failed"):
+            return job
+        time.sleep(0.5)
+    raise AssertionError(f"upload {upload_id} never finished")
+
+
+def test_big_uploads_are_queued_and_never_hold_up_the_request(env):
+    import time
+
+    from citewise.api.orchestration.guardrails import RateLimit
+
+    client, keys, settings = env
+    saved, services = settings.api.inline_upload_mb, client.app.state.services
+    saved_limit, services.rate_limit = services.rate_limit, RateLimit(10_000)  # polling is not the subject here
+    settings.api.inline_upload_mb = 0.05  # 50 KB: the slow file below goes to the queue
+    try:
+        slow = b"\n\n".join(f"Paragraph {i} records the visitor policy of site {i}.".encode() for i in range(6000))
+        r = client.post("/v1/documents", files={"file": ("visitors.md", slow)}, headers=auth(keys, "admin"))
+        assert r.status_code == 202 and r.json()["status"] == "queued", r.text
+        big_id = r.json()["upload_id"]
+        started = time.perf_counter()  # a small file while the big one is in the queue: answered at once
+        r = client.post("/v1/documents", files={"file": ("tiny.txt", b"The lift is serviced on Mondays.")},
+                        headers=auth(keys, "admin"))  # fmt: skip
+        assert time.perf_counter() - started < 3 and r.status_code == 202, r.text
+        small_id = r.json()["upload_id"]
+        bad = client.post("/v1/documents", files={"file": ("old.doc", (DOCS / "bad" / "fake.doc").read_bytes())},
+                          headers=auth(keys, "admin")).json()["upload_id"]  # fmt: skip
+        assert client.get(f"/v1/uploads/{big_id}", headers=auth(keys, "globex")).status_code == 404
+        done = [_poll(client, keys, job) for job in (big_id, small_id, bad)]
+        assert [d["status"] for d in done] == ["succeeded", "succeeded", "failed"], done
+        assert done[0]["chunks"] > 10 and "legacy_format" in done[2]["error"]
+        listed = {d["doc_id"] for d in client.get("/v1/documents", headers=auth(keys, "admin")).json()["documents"]}
+        assert {done[0]["doc_id"], done[1]["doc_id"]} <= listed
+    finally:
+        settings.api.inline_upload_mb, services.rate_limit = saved, saved_limit
+        for job in done if "done" in locals() else []:
+            if job.get("doc_id"):
+                client.delete(f"/v1/documents/{job['doc_id']}", headers=auth(keys, "admin"))

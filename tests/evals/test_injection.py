@@ -19,7 +19,7 @@ def test_the_dev_set_stays_caught_without_blocking_benign_questions():
     report = evaluate(lambda text: check.run(text, "t").action == "block")
     assert _rate(report["attacks_detected"]) >= 0.95, report["missed"]
     assert _rate(report["benign_false_positives"]) <= 0.02, report["false_positives"]
-    assert len([c for c in cases() if c.attack]) >= 100 and len([c for c in cases() if not c.attack]) >= 99
+    assert len([c for c in cases() if c.attack]) >= 100 and len([c for c in cases() if not c.attack]) >= 100
 
 
 @pytest.mark.parametrize(

@@ -98,7 +98,7 @@ def test_an_update_that_dies_keeps_the_old_version_whole(settings, encoder, tmp_
             raise OSError(28, "No space left on device")
 
     monkeypatch.setattr(ingestor.store, "upsert", die_after_first)
-    with pytest.raises(OSError):
+    with pytest.raises(StorageFullError, match="data dir"):  # the OS's ENOSPC, named for the operator
         ingestor.sync(FilesystemConnector(path=folder))
     texts = {h.text for h in _visible_chunks(settings, ingestor)} | {
         h.text

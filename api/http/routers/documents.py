@@ -2,25 +2,40 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, File, Form, UploadFile
+from fastapi.responses import JSONResponse
 
 from citewise.api.http.deps import Caller, ServicesDep, require_admin
 from citewise.api.http.errors import documented
+from citewise.ingest.documents import UploadJob
 
 router = APIRouter(tags=["documents"])
 
 
-@router.post("/v1/documents", status_code=201, responses=documented(400, 403, 413))
+QUEUED: dict[int | str, dict] = {
+    202: {"model": UploadJob, "description": "queued (a big file, or others waiting): poll GET /v1/uploads/{upload_id}"}
+}
+
+
+@router.post("/v1/documents", status_code=201, responses={**QUEUED, **documented(400, 403, 413)})
 def upload(
     caller: Caller,
     services: ServicesDep,
     file: Annotated[UploadFile, File(description="the document")],
     acl: Annotated[list[str] | None, Form(description="user:U or group:G; none = everyone in the tenant")] = None,
-) -> dict:
+) -> Any:
     uploaded = services.documents.upload(caller, file.filename or "upload", file.file, acl or [])
+    if isinstance(uploaded, UploadJob):
+        return JSONResponse(uploaded.model_dump(), status_code=202)
     return uploaded.model_dump()
+
+
+@router.get("/v1/uploads/{upload_id}", response_model=UploadJob, responses=documented(404))
+def upload_status(upload_id: str, caller: Caller, services: ServicesDep) -> UploadJob:
+    """A queued upload: queued, running, succeeded (with its doc_id) or failed (with the reason)."""
+    return services.documents.upload_job(caller, upload_id)
 
 
 @router.get("/v1/documents", responses=documented())
