@@ -1,9 +1,10 @@
 """The ingestion pipeline: connector -> parse -> chunk -> encode -> index, driven by sync state.
 
-Per batch of changed documents: parse and chunk (no index effect) -> mark `pending` -> embed (cache
-first) -> upsert points with deterministic ids -> delete the document's stale points -> mark `indexed`.
-Documents the source no longer lists are deleted after a complete listing. Every step is idempotent,
-so a run killed at any point and started again ends with the index a clean run would build.
+Per batch of changed documents: parse (in the sandbox) and chunk (no index effect) -> mark `pending` ->
+check free space -> embed (cache first) -> upsert points, hidden as pending, with ids per version -> flip
+each document live -> delete its older versions -> mark `indexed` (ingest/recovery.py has why). Documents
+the source no longer lists are deleted after a complete listing. Every step is idempotent, so a run killed
+at any point and started again ends with the index a clean run would build, and never shows half a document.
 """
 
 from __future__ import annotations
