@@ -15,6 +15,7 @@ import atexit
 import multiprocessing
 import os
 import resource
+import threading
 import time
 from dataclasses import dataclass
 from multiprocessing.connection import Connection
@@ -31,18 +32,20 @@ POLL_S = 0.02
 STARTUP_S = 120.0
 # Imported once by the fork server, so each new worker starts with the parsers loaded (a fork, not an import).
 PRELOAD = ["citewise.ingest.parsing.dispatch", "citewise.ingest.parsing.preload"]
-# Workers of closed sandboxes, kept for the next one in this process (tests and jobs open many ingestors).
-_idle: list[tuple[Any, Connection]] = []
+# Idle workers, shared by every sandbox of this process (tests and jobs open many ingestors).
+_idle: list[_Worker] = []
+_idle_lock = threading.Lock()
 
 
 @atexit.register
 def _stop_idle_workers() -> None:
-    while _idle:
-        proc, conn = _idle.pop()
-        conn.close()
-        proc.join(1)
-        if proc.is_alive():
-            proc.kill()
+    with _idle_lock:
+        while _idle:
+            worker = _idle.pop()
+            worker.conn.close()  # the worker sees EOF and returns
+            worker.proc.join(1)
+            if worker.proc.is_alive():
+                worker.proc.kill()
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,8 +88,39 @@ def _serve(conn: Connection, address_space: int) -> None:
             conn.send(("error", f"{type(exc).__name__}: {exc}"))
 
 
+@dataclass(slots=True)
+class _Worker:
+    proc: Any
+    conn: Connection
+
+    def alive(self) -> bool:
+        return self.proc.is_alive()
+
+    def kill(self) -> None:
+        self.proc.kill()
+        self.proc.join(5)
+        self.conn.close()
+
+
+def _start_worker(address_space: int) -> _Worker:
+    ctx = multiprocessing.get_context("forkserver")
+    ctx.set_forkserver_preload(PRELOAD)  # takes effect when the fork server first starts
+    parent, child = ctx.Pipe()
+    proc = ctx.Process(target=_serve, args=(child, address_space), daemon=True)
+    proc.start()
+    child.close()
+    worker = _Worker(proc, parent)
+    if not parent.poll(STARTUP_S):
+        worker.kill()
+        raise DocumentError(f"the parser process did not start within {STARTUP_S:g} s", kind="parser_crashed")
+    parent.recv()
+    return worker
+
+
 class ParserSandbox:
-    """One parsing worker, started on first use and replaced after it is killed."""
+    """Parses in worker processes: one per thread parsing at that moment, taken from a pool this process
+    shares (a worker holds nothing between files) and replaced after one is killed. Thread-safe, so
+    concurrent syncs (Celery threads against a Qdrant server) never share a pipe."""
 
     def __init__(
         self, limits: SandboxLimits | None = None, *, max_bytes: int | None = None, in_process: bool = False
@@ -94,72 +128,58 @@ class ParserSandbox:
         self.limits = limits or SandboxLimits()
         self.max_bytes = max_bytes
         self.in_process = in_process  # trusted data only: no worker, no limits but the archive checks
-        self._proc: Any = None
-        self._conn: Connection | None = None
 
-    def _start(self) -> None:
-        while _idle:
-            proc, conn = _idle.pop()
-            if proc.is_alive():
-                self._proc, self._conn = proc, conn
-                return
-        ctx = multiprocessing.get_context("forkserver")
-        ctx.set_forkserver_preload(PRELOAD)  # takes effect when the fork server first starts
-        parent, child = ctx.Pipe()
-        self._proc = ctx.Process(target=_serve, args=(child, self.limits.address_space_bytes), daemon=True)
-        self._proc.start()
-        child.close()
-        self._conn = parent
-        if not parent.poll(STARTUP_S):
-            self._kill()
-            raise DocumentError(f"the parser process did not start within {STARTUP_S:g} s", kind="parser_crashed")
-        parent.recv()
+    @staticmethod
+    def _acquire(address_space: int) -> _Worker:
+        with _idle_lock:
+            while _idle:
+                worker = _idle.pop()
+                if worker.alive():
+                    return worker
+        return _start_worker(address_space)
 
-    def _kill(self) -> None:
-        if self._proc is not None and self._proc.pid is not None:
-            self._proc.kill()
-            self._proc.join(5)
-        if self._conn is not None:
-            self._conn.close()
-        self._proc = self._conn = None
+    @staticmethod
+    def _release(worker: _Worker) -> None:
+        if worker.alive():
+            with _idle_lock:
+                _idle.append(worker)
 
     def parse(self, doc: RawDocument) -> ParsedDocument:
         if doc.text is not None or self.in_process:  # records are already text: nothing to decompress
             return parse_document(doc, max_bytes=self.max_bytes, archive_limits=self.limits.archive)
-        if self._proc is None or not self._proc.is_alive():
-            self._kill()
-            self._start()
-        assert self._conn is not None
+        worker = self._acquire(self.limits.address_space_bytes)
         try:
-            self._conn.send((doc, self.max_bytes, self.limits))
-        except (BrokenPipeError, OSError) as exc:
-            self._kill()
-            raise DocumentError("the parser process could not take the file", kind="parser_crashed") from exc
-        return self._wait()
+            try:
+                worker.conn.send((doc, self.max_bytes, self.limits))
+            except (BrokenPipeError, OSError) as exc:
+                worker.kill()
+                raise DocumentError("the parser process could not take the file", kind="parser_crashed") from exc
+            return self._wait(worker)
+        finally:
+            self._release(worker)
 
-    def _wait(self) -> ParsedDocument:
-        assert self._conn is not None and self._proc is not None
-        watched = psutil.Process(self._proc.pid)
+    def _wait(self, worker: _Worker) -> ParsedDocument:
+        watched = psutil.Process(worker.proc.pid)
         cpu_start = sum(watched.cpu_times()[:2])
         rss_start = watched.memory_info().rss  # the worker's own size (parsers loaded, shared with its parent)
         started = time.monotonic()
-        while not self._conn.poll(POLL_S):
+        while not worker.conn.poll(POLL_S):
             breach = self._breach(watched, rss_start, cpu_start, started)
             if breach is not None:
-                self._kill()
+                worker.kill()
                 raise breach
         try:
-            status, payload = self._conn.recv()
+            status, payload = worker.conn.recv()
         except (EOFError, OSError) as exc:
-            code = self._proc.exitcode if self._proc is not None else None
-            self._kill()
+            code = worker.proc.exitcode
+            worker.kill()
             raise DocumentError(f"the parser process died (exit code {code})", kind="parser_crashed") from exc
         if status == "ok":
             return payload
         if status == "document_error":
             kind, message = payload
             if kind == "memory_limit":  # a MemoryError leaves a worker with fragmented memory behind
-                self._kill()
+                worker.kill()
             raise DocumentError(message, kind=kind)
         raise DocumentError(f"the parser failed: {payload}", kind="parser_error")
 
@@ -190,8 +210,4 @@ class ParserSandbox:
         return None
 
     def close(self) -> None:
-        """Hand a healthy worker on to the next sandbox of this process (it holds no state between files)."""
-        if self._proc is not None and self._conn is not None and self._proc.is_alive():
-            _idle.append((self._proc, self._conn))
-            self._proc = self._conn = None
-        self._kill()
+        """Nothing to release: workers stay in the process's pool for the next sandbox (stopped at exit)."""

@@ -177,3 +177,20 @@ def test_a_parser_that_hangs_is_stopped_by_the_wall_clock(monkeypatch):
     ok = RawDocument(source_id="s", key="b.md", uri="/b.md", content=b"# B\n\nBeta text.\n", metadata={})
     assert "Beta text." in sandbox.parse(ok).text
     sandbox.close()
+
+
+def test_one_sandbox_parses_from_several_threads_at_once():
+    from concurrent.futures import ThreadPoolExecutor
+
+    from citewise.ingest.parsing.sandbox import ParserSandbox
+    from citewise.models import RawDocument
+
+    sandbox = ParserSandbox()
+    docs = [
+        RawDocument(source_id="s", key=f"{i}.md", uri=f"/{i}.md", content=f"# Doc {i}\n\nBody of doc {i}.".encode(),
+                    metadata={"filename": f"{i}.md"})  # fmt: skip
+        for i in range(12)
+    ]
+    with ThreadPoolExecutor(4) as pool:  # Celery threads on one shared ingestor do this
+        texts = list(pool.map(lambda d: sandbox.parse(d).text, docs))
+    assert texts == [f"Doc {i}\n\nBody of doc {i}." for i in range(12)]
