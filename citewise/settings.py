@@ -114,6 +114,7 @@ class OpenAIProfile(_ProfileBase):
     """Any OpenAI-compatible endpoint (vLLM, Ollama, TGI, llama.cpp server, OpenAI, Azure)."""
 
     provider: Literal["openai"] = "openai"
+    context_window: int = Field(4096, ge=256, description="tokens the model reads: prompt plus answer")
     base_url: str = Field(description="OpenAI-compatible endpoint, e.g. http://127.0.0.1:8080/v1")
     api_key: SecretStr | None = None
     model: str | None = Field(None, description="model name sent to the endpoint")
@@ -126,6 +127,7 @@ class LlamaCppProfile(_ProfileBase):
 
     provider: Literal["llamacpp"] = "llamacpp"
     model_path: Path = Field(description="the .gguf file")
+    context_window: int = Field(4096, ge=256, description="n_ctx of the loaded model: prompt plus answer")
 
 
 class PluginProfile(_ProfileBase):

@@ -11,6 +11,7 @@ import time
 from collections.abc import Iterator
 
 from citewise.api.orchestration import guardrails as guards
+from citewise.api.orchestration.budget import fit_sources, listing
 from citewise.api.orchestration.citations import Citation, cite
 from citewise.api.orchestration.prompts import load_template
 from citewise.api.orchestration.providers import FallbackChain, LlmProvider, Prompt, Source, build_provider
@@ -131,11 +132,23 @@ class ChatPipeline:
                 yield Event("guardrail", {"check": "source_injection", "action": "neutralise", "detail": f"[{i}]"})
             sources.append(Source(n=i, text=clean, title=hit.title))
         system, user = load_template(chat.prompt_template)
-        listing = "\n\n".join(f"[{s.n}] {s.title}\n{s.text}" for s in sources)
-        prompt = Prompt(
-            question=turn.request.question, system=system, user=user.format(sources=listing, question=turn.query)
+        fitted = fit_sources(
+            sources,
+            fixed_text=system + user.format(sources="", question=turn.query),
+            context_window=getattr(profile, "context_window", None),
+            answer_tokens=profile.max_tokens,
         )
-        prompt.sources = sources
+        turn.checks["context"] = "trimmed" if fitted.dropped or fitted.truncated else "fit"
+        if fitted.truncated:
+            turn.flags.append("context_truncated:" + ",".join(f"[{n}]" for n in fitted.truncated))
+        if fitted.dropped:
+            turn.flags.append("context_dropped:" + ",".join(f"[{n}]" for n in fitted.dropped))
+        prompt = Prompt(
+            question=turn.request.question,
+            system=system,
+            user=user.format(sources=listing(fitted.sources), question=turn.query),
+        )
+        prompt.sources = fitted.sources
         lap("prompt")
         # 6. generate (streamed)
         chain = self._providers(profile)
@@ -167,7 +180,7 @@ class ChatPipeline:
                 turn.flags.append("pii:redact:" + ",".join(kinds))
         lap("output_guard")
         # 8. cite
-        cited = cite(answer, turn.hits, chat.support_threshold)
+        cited = cite(answer, turn.hits[: len(fitted.sources)], chat.support_threshold)  # dropped: not citable
         turn.flags.extend(cited.flags)
         turn.checks["citations"] = "fixed" if any(f.startswith("dangling") for f in cited.flags) else "pass"
         turn.checks["groundedness"] = "pass" if cited.grounded else "flag"

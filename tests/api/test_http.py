@@ -39,6 +39,7 @@ def test_chat_answers_with_exact_citations(env):
         "prompt_injection": "pass",
         "evidence": "pass",
         "source_injection": "neutralise",  # notes.txt (5 docs in the tenant: all are sources) carries one
+        "context": "fit",
         "output_injection": "pass",
         "pii": "off",
         "citations": "pass",

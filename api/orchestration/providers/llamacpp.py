@@ -26,7 +26,7 @@ class LlamaCppProvider:
                 from llama_cpp import Llama
             except ImportError as exc:
                 raise ConfigError("llama-cpp-python is not installed: pip install 'citewise[llamacpp]'") from exc
-            self._llm = Llama(model_path=str(self.profile.model_path), n_ctx=4096, verbose=False)
+            self._llm = Llama(model_path=str(self.profile.model_path), n_ctx=self.profile.context_window, verbose=False)
         messages = [{"role": "system", "content": prompt.system}, {"role": "user", "content": prompt.user}]
         for chunk in self._llm.create_chat_completion(
             messages=messages, stream=True, temperature=self.profile.temperature, max_tokens=self.profile.max_tokens
