@@ -182,10 +182,6 @@ class DocumentService:
             return UploadJob(upload_id=row.id, filename=row.filename, status=row.status, doc_id=row.doc_id,
                              chunks=row.chunks, error=row.error)  # fmt: skip
 
-    def wait(self) -> None:
-        """Until every queued upload is done (tests, shutdown)."""
-        self._queue.submit(lambda: None).result()
-
     def close(self) -> None:
         self._queue.shutdown(wait=True)
 

@@ -292,8 +292,3 @@ class Ingestor(IndexAccess):
             row = self._row(p, tenant, status="failed", fingerprint=None)
         row["error"] = message
         return row
-
-    def close(self) -> None:
-        if "parser" in self.__dict__:
-            self.parser.close()
-        super().close()

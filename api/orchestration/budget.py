@@ -9,14 +9,13 @@ English runs ~4 characters a token, CJK ~1 character), since each endpoint token
 from __future__ import annotations
 
 import math
-import re
 from dataclasses import dataclass, field
 
 from citewise.api.orchestration.providers.base import Source
+from citewise.api.orchestration.text import sentence_pieces
 
 MARGIN_TOKENS = 32  # chat-template wrapping around system and user messages
 MIN_USEFUL_TOKENS = 48  # a cut source shorter than this is dropped instead
-_SENTENCE_END = re.compile(r"(?<=[.!?。！？])\s+")
 
 
 def estimate_tokens(text: str) -> int:
@@ -38,13 +37,13 @@ class Budgeted:
 def _cut(text: str, tokens: int) -> str:
     """The longest run of whole sentences from the start that fits `tokens`."""
     kept, used = [], 0
-    for sentence in _SENTENCE_END.split(text):
-        cost = estimate_tokens(sentence + " ")
+    for sentence in sentence_pieces(text):
+        cost = estimate_tokens(sentence)
         if used + cost > tokens:
             break
         kept.append(sentence)
         used += cost
-    return " ".join(kept)
+    return "".join(kept).rstrip()
 
 
 def fit_sources(

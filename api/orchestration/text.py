@@ -10,6 +10,17 @@ from citewise.retrieval.encoders.sparse import Bm25Encoder
 _SENT_END = re.compile(r"(?<=[.!?])[\"')\]]*\s+(?=[\"'(\[]?[A-Z0-9])|\n\s*\n")
 
 
+_PIECE_END = re.compile(r"(?<=[.!?。！？\n])")
+
+
+def sentence_pieces(text: str) -> list[str]:
+    """The text cut after every sentence end (Latin or CJK) and line break; joined, they give the text back.
+
+    Coarser than `sentence_spans` (no capital letter needed after a stop), for editing a passage in place.
+    """
+    return [piece for piece in _PIECE_END.split(text) if piece]
+
+
 def sentence_spans(text: str) -> list[tuple[int, int]]:
     """(start, end) of each sentence, trimmed of surrounding whitespace."""
     spans, start = [], 0

@@ -28,6 +28,7 @@ from typing import Any, Literal
 import numpy as np
 
 from citewise.api.orchestration.guardrails.base import Verdict
+from citewise.api.orchestration.text import sentence_pieces
 from citewise.settings import GuardSettings
 
 REMOVED = "[instruction-like text removed]"
@@ -135,7 +136,6 @@ _SOURCE_ONLY = [
 ]
 _COMPILED = {lang: re.compile("|".join(f"(?:{p})" for p in ps), re.IGNORECASE) for lang, ps in _PATTERNS.items()}
 _SOURCE_COMPILED = re.compile("|".join(f"(?:{p})" for p in _SOURCE_ONLY), re.IGNORECASE)
-_SENTENCE_END = re.compile(r"(?<=[.!?。！？\n])")
 
 
 @dataclass(frozen=True, slots=True)
@@ -265,9 +265,7 @@ def neutralise_source(text: str) -> tuple[str, bool]:
     if find_injection(text, in_source=True) is None:
         return text, False
     out, changed = [], False
-    for sentence in _SENTENCE_END.split(text):  # split after each sentence end: joining gives the text back
-        if not sentence:
-            continue
+    for sentence in sentence_pieces(text):
         if find_injection(sentence, in_source=True) is not None:
             out.append(REMOVED + (" " if sentence.endswith((" ", "\n")) else ""))
             changed = True
