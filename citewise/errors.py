@@ -51,6 +51,16 @@ class TransientError(CitewiseError):
     """Worth retrying later unchanged: a lock held by another process, a server starting up."""
 
 
+class SaturatedError(TransientError):
+    """Every model server of a profile is at its concurrency limit (or cooling down): come back later.
+
+    `retry_after` (seconds) becomes the HTTP `Retry-After` header."""
+
+    def __init__(self, message: str, *, retry_after: float = 1.0) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
 class ConfigError(InvalidInputError):
     """A setting is wrong or a configured resource (model, path) is missing."""
 

@@ -101,7 +101,11 @@ class _ProfileBase(BaseModel):
     name: str = "citewise"
     temperature: float = 0.1
     max_tokens: int = Field(400, ge=1)
-    fallback: list[str] = Field(default_factory=lambda: ["extractive"], description="providers tried after this one")
+    prompt: str | None = Field(None, description="prompt template (answer, answer@2); unset = chat.prompt_template")
+    fallback: list[str] = Field(
+        default_factory=lambda: ["extractive"],
+        description="tried in order when this profile fails: another profile's name, or a provider kind",
+    )
 
 
 class ExtractiveProfile(_ProfileBase):
@@ -110,16 +114,77 @@ class ExtractiveProfile(_ProfileBase):
     provider: Literal["extractive"] = "extractive"
 
 
+class Endpoint(BaseModel):
+    """One model server of a profile; the gateway balances over a profile's endpoints."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    base_url: str = Field(description="OpenAI-compatible endpoint, e.g. http://127.0.0.1:8080/v1")
+    model: str | None = Field(None, description="model name sent to this endpoint")
+    api_key: SecretStr | None = None
+    weight: float = Field(1.0, gt=0, description="share of the load (least outstanding requests / weight)")
+    max_concurrency: int = Field(4, ge=1, description="requests in flight at once; beyond it the endpoint is saturated")
+    context_window: int | None = Field(None, ge=256, description="tokens the model reads; unset = the profile's")
+    input_price: float = Field(0.0, ge=0, description="cost per 1k prompt tokens")
+    output_price: float = Field(0.0, ge=0, description="cost per 1k completion tokens")
+
+
 class OpenAIProfile(_ProfileBase):
-    """Any OpenAI-compatible endpoint (vLLM, Ollama, TGI, llama.cpp server, OpenAI, Azure)."""
+    """Any OpenAI-compatible endpoints (vLLM, Ollama, TGI, llama.cpp server, OpenAI, Azure): one `base_url`,
+    or several `endpoints` the gateway balances over with a circuit breaker each."""
 
     provider: Literal["openai"] = "openai"
     context_window: int = Field(4096, ge=256, description="tokens the model reads: prompt plus answer")
-    base_url: str = Field(description="OpenAI-compatible endpoint, e.g. http://127.0.0.1:8080/v1")
+    base_url: str | None = Field(None, description="a single endpoint (shorthand for one entry of `endpoints`)")
     api_key: SecretStr | None = None
     model: str | None = Field(None, description="model name sent to the endpoint")
-    timeout_s: float = Field(30.0, gt=0)
-    max_retries: int = Field(2, ge=0)
+    input_price: float = Field(0.0, ge=0, description="cost per 1k prompt tokens of the `base_url` endpoint")
+    output_price: float = Field(0.0, ge=0, description="cost per 1k completion tokens of the `base_url` endpoint")
+    endpoints: list[Endpoint] = Field(default_factory=list, description="model servers balanced by the gateway")
+    timeout_s: float = Field(30.0, gt=0, description="one attempt: connect and wait for the first token")
+    deadline_s: float = Field(60.0, gt=0, description="one request: every attempt and backoff together")
+    max_retries: int = Field(2, ge=0, description="retries of a retryable error, over all endpoints")
+    breaker_failures: int = Field(3, ge=1, description="consecutive failures that open an endpoint's circuit")
+    breaker_cooldown_s: float = Field(10.0, gt=0, description="an open circuit lets one probe through after this")
+    queue_timeout_s: float = Field(
+        2.0, ge=0, description="how long a request waits for a free slot before 503 (every endpoint saturated)"
+    )
+
+    @model_validator(mode="after")
+    def _one_or_more_endpoints(self) -> OpenAIProfile:
+        if self.base_url and self.endpoints:
+            raise ValueError("give base_url or endpoints, not both")
+        if not self.base_url and not self.endpoints:
+            raise ValueError("an openai profile needs base_url or endpoints")
+        return self
+
+    def resolved_endpoints(self) -> list[Endpoint]:
+        """The endpoints with the profile's defaults filled in (`base_url` is one endpoint)."""
+        if self.base_url:
+            one = Endpoint(
+                base_url=self.base_url,
+                model=self.model,
+                api_key=self.api_key,
+                input_price=self.input_price,
+                output_price=self.output_price,
+                max_concurrency=64,
+            )
+            return [one.model_copy(update={"context_window": self.context_window})]
+        return [
+            e.model_copy(
+                update={
+                    "model": e.model or self.model,
+                    "api_key": e.api_key or self.api_key,
+                    "context_window": e.context_window or self.context_window,
+                }
+            )
+            for e in self.endpoints
+        ]
+
+    @property
+    def prompt_window(self) -> int:
+        """The window every endpoint can take, so a failover never meets a prompt too long for it."""
+        return min(e.context_window or self.context_window for e in self.resolved_endpoints())
 
 
 class LlamaCppProfile(_ProfileBase):
@@ -182,12 +247,21 @@ class ChatSettings(BaseModel):
     evidence_threshold: float = Field(0.43, description="refuse when the best passage's dense cosine is below")
     support_threshold: float = Field(0.58, description="share of a sentence's content terms its source must hold")
     history_turns: int = Field(4, ge=0)
-    prompt_template: str = Field("answer_v1", description="file in api/orchestration/prompts/ (versioned)")
+    prompt_template: str = Field("answer", description="template name (newest version) or name@version")
+    memory_tokens: int = Field(
+        1200, ge=100, description="a session's history beyond this (estimated tokens) is summarised"
+    )
+    rewrite_follow_ups: Literal["auto", "heuristic"] = Field(
+        "auto", description="auto: the profile's LLM rewrites follow-ups when it has one, else the heuristic"
+    )
 
     @model_validator(mode="after")
     def _fallbacks_fit(self) -> ChatSettings:
+        names = {p.name for p in self.profiles}
         for profile in self.profiles:
             for kind in profile.fallback:
+                if kind in names and kind != profile.name:
+                    continue  # another profile: it stands on its own
                 try:
                     profile_as(kind, profile)
                 except ConfigError as exc:
@@ -208,6 +282,23 @@ class GuardSettings(BaseModel):
     input_checks: list[str] = Field(
         default_factory=lambda: ["input_length", "prompt_injection"], description="guardrail names, in order"
     )
+
+
+class CacheSettings(BaseModel):
+    """The answer cache (its key covers tenant, permissions, question, retrieved chunk versions, profile and
+    template, so a hit never crosses permissions or outlives a changed source) and the query-embedding cache."""
+
+    backend: Literal["db", "redis", "off"] = Field("db", description="db: the metadata DB (SQLite embedded)")
+    redis_url: str = Field("redis://127.0.0.1:6379/1", description="backend=redis (scale-out)")
+    ttl_s: int = Field(3600, ge=1, description="an answer is served from the cache for at most this long")
+    query_embeddings: int = Field(4096, ge=0, description="query vectors kept in memory (LRU); 0 = off")
+
+
+class TelemetrySettings(BaseModel):
+    otlp_endpoint: str | None = Field(None, description="OTLP/HTTP traces URL, e.g. http://127.0.0.1:4318/v1/traces")
+    service_name: str = "citewise"
+    record_question_text: bool = Field(False, description="put question text in spans and the audit log")
+    audit_retention_days: int = Field(90, ge=1, description="audit rows older than this are deleted")
 
 
 class JobSettings(BaseModel):
@@ -249,6 +340,8 @@ class Settings(BaseSettings):
     guards: GuardSettings = Field(default_factory=GuardSettings)
     api: ApiSettings = Field(default_factory=ApiSettings)
     jobs: JobSettings = Field(default_factory=JobSettings)
+    cache: CacheSettings = Field(default_factory=CacheSettings)
+    telemetry: TelemetrySettings = Field(default_factory=TelemetrySettings)
 
     @model_validator(mode="after")
     def _chunk_fits_model(self) -> Settings:

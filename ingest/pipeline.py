@@ -179,9 +179,7 @@ class Ingestor(IndexAccess):
                 report.deleted += 1
         self.state.remove(doc_ids)
 
-    def _process(
-        self, batch: list[_Pending], tenant: str, report: IngestReport, progress: Progress
-    ) -> None:
+    def _process(self, batch: list[_Pending], tenant: str, report: IngestReport, progress: Progress) -> None:
         if not batch:
             return
         ready: list[_Pending] = []

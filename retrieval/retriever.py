@@ -28,6 +28,7 @@ from citewise.retrieval import shaping
 from citewise.retrieval.encoders.dense import DenseEncoder
 from citewise.retrieval.encoders.sparse import SparseVector
 from citewise.retrieval.index import IndexAccess
+from citewise.retrieval.query_cache import QueryVectorCache
 from citewise.retrieval.rerank.base import Reranker, load_reranker
 from citewise.retrieval.stores.base import Filter, FusionMethod, QuerySpec, ScoredPoint, SearchMode, VectorStore
 from citewise.settings import Settings
@@ -156,6 +157,7 @@ class Retriever(IndexAccess):
     ) -> None:
         super().__init__(settings, collection=collection, store=store, encoder=encoder)
         self._rerankers: dict[str, Reranker] = dict(rerankers or {})
+        self.query_vectors = QueryVectorCache(settings.cache.query_embeddings)
 
     def reranker(self, name: str) -> Reranker:
         if name not in self._rerankers:
@@ -178,7 +180,7 @@ class Retriever(IndexAccess):
 
         # Both query vectors, whatever the mode: every hit carries both branch scores, which the fusion
         # reranker and the chat's evidence check (dense cosine) rely on. The dense one costs ~3 ms.
-        dense = self.encoder.embed_query(request.query).tolist()
+        dense = self.query_vectors.get(request.query, self.encoder.embed_query).tolist()
         sparse = self.sparse.embed_query(request.query)
         lap("embed")
 

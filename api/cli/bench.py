@@ -47,9 +47,7 @@ def bench_query(
     from citewise.evals.bench_query import DEFAULT_CONFIGS, run_query_benchmark
 
     chosen = tuple(c.strip() for c in configs.split(",") if c.strip()) or DEFAULT_CONFIGS
-    result = run_query_benchmark(
-        dataset, split=split, configs=chosen, limit=limit, log=log_to_stderr
-    )
+    result = run_query_benchmark(dataset, split=split, configs=chosen, limit=limit, log=log_to_stderr)
     print_result(result, as_json)
 
 

@@ -36,9 +36,7 @@ def eval_retrieval(
             base = json.loads(baseline.read_text())
         except (OSError, json.JSONDecodeError) as exc:
             fail(f"--baseline {baseline}: {exc}")
-    report = run_retrieval_eval(
-        dataset, split=split, configs=chosen, limit=limit, out_dir=out, log=log_to_stderr
-    )
+    report = run_retrieval_eval(dataset, split=split, configs=chosen, limit=limit, out_dir=out, log=log_to_stderr)
     if as_json:
         typer.echo(json.dumps(report))
     else:

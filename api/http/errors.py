@@ -6,6 +6,7 @@ Every error body is `{"detail": message, "error": {"message", "type"}, "trace_id
 from __future__ import annotations
 
 import logging
+import math
 import re
 from functools import lru_cache
 
@@ -26,6 +27,7 @@ from citewise.errors import (
     NotFoundError,
     PermissionDeniedError,
     ProviderError,
+    SaturatedError,
     TooLargeError,
     TransientError,
     UpstreamError,
@@ -47,6 +49,7 @@ STATUS: dict[type[CitewiseError], tuple[int, str]] = {
     UpstreamTimeoutError: (504, "upstream_timeout"),
     UpstreamError: (502, "upstream_error"),
     IndexLockedError: (503, "index_locked"),
+    SaturatedError: (503, "saturated"),
     TransientError: (503, "unavailable"),
     CitewiseError: (400, "citewise_error"),
 }
@@ -76,7 +79,7 @@ _MEANING = {
     422: "the request (or an uploaded file) cannot be served; the message says why",
     429: "rate limited; see Retry-After",
     502: "the language model failed",
-    503: "not ready, or the index is held by another process",
+    503: "not ready, the index is held by another process, or every model server is busy (see Retry-After)",
     504: "the language model did not answer in time",
 }
 
@@ -84,6 +87,8 @@ _MEANING = {
 def documented(*codes: int) -> dict[int | str, dict]:
     """OpenAPI `responses` for these error codes (401, 422 and 429 apply to every keyed route)."""
     return {code: {"model": ErrorBody, "description": _MEANING[code]} for code in sorted({401, 422, 429, *codes})}
+
+
 HTTP_KINDS = {401: "authentication_error", 403: "permission_error", 404: "not_found", 429: "rate_limit_error"}
 
 
@@ -127,7 +132,10 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(CitewiseError)
     async def _citewise(request: Request, exc: CitewiseError) -> JSONResponse:
         status, kind = status_of(exc)
-        return error_response(status, str(exc), kind)
+        headers = None
+        if isinstance(exc, SaturatedError):
+            headers = {"Retry-After": str(max(1, math.ceil(exc.retry_after)))}
+        return error_response(status, str(exc), kind, headers=headers)
 
     @app.exception_handler(ValidationError)
     @app.exception_handler(RequestValidationError)

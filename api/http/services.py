@@ -9,9 +9,13 @@ import threading
 from functools import cached_property
 
 from citewise.api.http.observability import Metrics
+from citewise.api.orchestration.audit import AuditLog
+from citewise.api.orchestration.cache import make_answer_cache
 from citewise.api.orchestration.guardrails import RateLimit
 from citewise.api.orchestration.pipeline import ChatPipeline
+from citewise.api.orchestration.prompts import PromptRegistry
 from citewise.api.orchestration.sessions import SessionStore
+from citewise.api.orchestration.telemetry import Telemetry, configure_tracing, flush_tracing
 from citewise.db import init_db
 from citewise.ingest.documents import DocumentService
 from citewise.ingest.jobs import JobStore
@@ -31,7 +35,10 @@ class Services:
 
     @cached_property
     def db(self):  # noqa: ANN201
-        import citewise.api.orchestration.sessions  # noqa: F401  (register tables)
+        import citewise.api.orchestration.audit  # noqa: F401  (register tables)
+        import citewise.api.orchestration.cache  # noqa: F401
+        import citewise.api.orchestration.prompts  # noqa: F401
+        import citewise.api.orchestration.sessions  # noqa: F401
         import citewise.identity  # noqa: F401
         import citewise.ingest.state  # noqa: F401
 
@@ -46,8 +53,29 @@ class Services:
         return Retriever(self.settings, store=self.ingestor.store, encoder=self.ingestor.encoder)
 
     @cached_property
+    def telemetry(self) -> Telemetry:
+        return Telemetry(self.metrics.registry)  # served at /metrics beside the HTTP series
+
+    @cached_property
+    def prompts(self) -> PromptRegistry:
+        return PromptRegistry(self.db)
+
+    @cached_property
+    def audit(self) -> AuditLog:
+        return AuditLog(self.db, self.settings.telemetry)
+
+    @cached_property
     def pipeline(self) -> ChatPipeline:
-        return ChatPipeline(self.settings, self.retriever)
+        configure_tracing(self.settings.telemetry)
+        pipeline = ChatPipeline(
+            self.settings,
+            self.retriever,
+            prompts=self.prompts,
+            cache=make_answer_cache(self.settings.cache, self.db),
+            telemetry=self.telemetry,
+        )
+        self.telemetry.watch(pipeline.health, self.retriever.query_vectors)
+        return pipeline
 
     @cached_property
     def sessions(self) -> SessionStore:
@@ -77,6 +105,7 @@ class Services:
             self.scheduler.start()
 
     def close(self) -> None:
+        flush_tracing()
         if self.scheduler is not None:
             self.scheduler.stop()
         if "runner" in self.__dict__ and hasattr(self.runner, "shutdown"):

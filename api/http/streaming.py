@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Callable, Iterator
 from typing import Any
 
 from citewise.api.orchestration.schemas import ChatResult, Event, Turn
 from citewise.errors import CitewiseError
 
+log = logging.getLogger("citewise.api")
 Finish = Callable[[Turn, ChatResult], None]
 
 
@@ -26,6 +28,9 @@ def citewise_stream(events: Iterator[Event], turn: Turn, finish: Finish) -> Iter
                 yield sse_frame(event.type, event.data)
     except CitewiseError as exc:
         yield sse_frame("error", {"message": str(exc)})
+    except Exception:  # noqa: BLE001 - the 200 is sent: the stream ends with an error event, logged redacted
+        log.exception("internal error while streaming")
+        yield sse_frame("error", {"message": "internal error; quote the trace id to the operator"})
 
 
 def openai_stream(
@@ -54,6 +59,10 @@ def openai_stream(
             if event.type == "token":
                 streamed.append(event.data)
                 yield chunk({"content": event.data})
+            elif event.type == "reset":  # an OpenAI stream cannot take text back: say so and stop
+                message = "the model server failed mid-answer; please retry"
+                yield f"data: {json.dumps({'error': {'message': message, 'type': 'provider_error'}})}\n\n"
+                break
             elif event.type == "error":
                 yield f"data: {json.dumps({'error': {'message': event.data['message'], 'type': 'provider_error'}})}\n\n"
                 break
@@ -66,8 +75,12 @@ def openai_stream(
                     {},
                     "stop",
                     citations=[c.model_dump() for c in result.citations],
+                    usage=result.usage.model_dump(include={"prompt_tokens", "completion_tokens", "total_tokens"}),
                     citewise=result.model_dump(exclude={"answer", "citations"}),
                 )
     except CitewiseError as exc:
         yield f"data: {json.dumps({'error': {'message': str(exc), 'type': 'citewise_error'}})}\n\n"
+    except Exception:  # noqa: BLE001 - as above
+        log.exception("internal error while streaming")
+        yield f"data: {json.dumps({'error': {'message': 'internal error', 'type': 'internal_error'}})}\n\n"
     yield "data: [DONE]\n\n"

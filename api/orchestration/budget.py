@@ -2,24 +2,19 @@
 
 Sources are taken in rank order; the first one that does not fit is cut at a sentence boundary when enough
 room is left for a useful part of it, and every source after it is dropped. What was cut or dropped is
-reported, and dropped sources are not citable. Token counts are a conservative estimate (UTF-8 bytes / 3.5:
-English runs ~4 characters a token, CJK ~1 character), since each endpoint tokenises differently.
+reported, and dropped sources are not citable. Token counts are `estimate_tokens` (conservative), since each
+endpoint tokenises differently.
 """
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field
 
-from citewise.api.orchestration.providers.base import Source
+from citewise.api.orchestration.providers.base import Source, estimate_tokens
 from citewise.api.orchestration.text import sentence_pieces
 
 MARGIN_TOKENS = 32  # chat-template wrapping around system and user messages
 MIN_USEFUL_TOKENS = 48  # a cut source shorter than this is dropped instead
-
-
-def estimate_tokens(text: str) -> int:
-    return math.ceil(len(text.encode("utf-8")) / 3.5)
 
 
 def listing(sources: list[Source]) -> str:
@@ -46,9 +41,7 @@ def _cut(text: str, tokens: int) -> str:
     return "".join(kept).rstrip()
 
 
-def fit_sources(
-    sources: list[Source], *, fixed_text: str, context_window: int | None, answer_tokens: int
-) -> Budgeted:
+def fit_sources(sources: list[Source], *, fixed_text: str, context_window: int | None, answer_tokens: int) -> Budgeted:
     """Keep what fits in `context_window` beside `fixed_text` (system prompt, template, question, history)."""
     fixed = estimate_tokens(fixed_text) + MARGIN_TOKENS
     if context_window is None:  # no model (the extractive answerer): nothing to fit

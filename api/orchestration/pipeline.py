@@ -1,52 +1,59 @@
-"""The answer pipeline: small typed steps, each timed, emitting events that the HTTP layer streams or collects.
+"""The answer pipeline: small typed steps, each timed and traced, emitting events that the HTTP layer streams
+or collects.
 
-input guard -> condense -> retrieve -> evidence check -> prompt -> generate -> output guard -> cite
+input guard -> memory (summary, standalone query) -> retrieve -> evidence check -> prompt (template, budget)
+-> answer cache -> generate (gateway, fallbacks) -> output guard -> cite -> cache store
 """
 
 from __future__ import annotations
 
-import re
 import threading
 import time
 from collections.abc import Iterator
 
 from citewise.api.orchestration import guardrails as guards
 from citewise.api.orchestration.budget import fit_sources, listing
+from citewise.api.orchestration.cache import AnswerCache, NoAnswerCache, answer_key
 from citewise.api.orchestration.citations import Citation, cite
-from citewise.api.orchestration.prompts import load_template
-from citewise.api.orchestration.providers import FallbackChain, LlmProvider, Prompt, Source, build_provider
-from citewise.api.orchestration.schemas import ChatResult, Event, SourceOut, Turn
-from citewise.errors import ConfigError, ProviderError
+from citewise.api.orchestration.memory import heuristic_rewrite, recall
+from citewise.api.orchestration.prompts import PromptRegistry, Template
+from citewise.api.orchestration.providers import Call, FallbackChain, LlmProvider, Prompt, Source, build_provider
+from citewise.api.orchestration.providers.openai import StreamInterruptedError
+from citewise.api.orchestration.schemas import ChatResult, Event, SourceOut, Turn, UsageOut
+from citewise.api.orchestration.telemetry import Telemetry, TurnSpans
+from citewise.errors import CitewiseError, ConfigError, ProviderError, SaturatedError
 from citewise.models import SearchHit
 from citewise.retrieval.retriever import RetrievalRequest, Retriever, SearchFilters
 from citewise.settings import LlmProfile, Settings
 
 REFUSAL = "I could not find an answer to this in the knowledge base."
-_FOLLOW_UP = re.compile(
-    r"^(and|but|also|what about|how about|why|so)\b"
-    r"|\b(it|its|they|them|their|this|that|these|those|he|she|his|her|there)\b",
-    re.IGNORECASE,
-)
-
-
-def condense(question: str, history: list[tuple[str, str]]) -> str:
-    """A follow-up ("and in children?", "why is that?") gets the previous question as context for retrieval."""
-    previous = [text for role, text in history if role == "user"]
-    if not previous or len(question.split()) > 14 or not _FOLLOW_UP.search(question):
-        return question
-    return f"{previous[-1]} {question}"
+condense = heuristic_rewrite  # the name the rest of the code base and the tests know
 
 
 class ChatPipeline:
-    def __init__(self, settings: Settings, retriever: Retriever) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        retriever: Retriever,
+        *,
+        prompts: PromptRegistry | None = None,
+        cache: AnswerCache | None = None,
+        telemetry: Telemetry | None = None,
+    ) -> None:
         self.settings = settings
         self.retriever = retriever
+        self.prompts = prompts or PromptRegistry(None)
+        self.cache = cache or NoAnswerCache()
+        self.telemetry = telemetry or Telemetry()
         self.input_checks = guards.input_checks(settings.guards, embed=lambda text: retriever.encoder.embed_query(text))
         self.profiles = {p.name: p for p in settings.chat.profiles}
         if settings.chat.default_profile not in self.profiles:
             raise ConfigError(f"default profile {settings.chat.default_profile!r} is not among chat.profiles")
-        self._chains: dict[str, list[LlmProvider]] = {}
+        self._chains: dict[str, list[tuple[str, LlmProvider]]] = {}
+        self._own: dict[str, LlmProvider] = {}
         self._chains_lock = threading.Lock()
+
+    # --- profiles and providers -------------------------------------------------------------------------
 
     def profile(self, name: str | None) -> LlmProfile:
         name = name or self.settings.chat.default_profile
@@ -55,13 +62,63 @@ class ChatPipeline:
         return self.profiles[name]
 
     def _providers(self, profile: LlmProfile) -> FallbackChain:
-        """A fresh chain (it records this request's failures) over providers built once per profile:
-        one HTTP connection pool per endpoint, one loaded GGUF model."""
+        """A fresh chain (it records this request's calls) over providers built once per profile and shared
+        by every request: one gateway per profile (balancing and circuit state), one loaded GGUF model.
+
+        A fallback naming another profile uses that profile's own provider; any other name is a provider
+        kind run with this profile's options."""
         with self._chains_lock:
             if profile.name not in self._chains:
-                kinds = dict.fromkeys([profile.provider, *profile.fallback])  # ordered, without repeats
-                self._chains[profile.name] = [build_provider(kind, profile) for kind in kinds]
+                chain: list[tuple[str, LlmProvider]] = [(profile.provider, self._provider(profile))]
+                for name in dict.fromkeys(profile.fallback):
+                    if name in self.profiles and name != profile.name:
+                        chain.append((name, self._provider(self.profiles[name])))
+                    elif name != profile.provider:
+                        chain.append((name, build_provider(name, profile)))
+                self._chains[profile.name] = chain
         return FallbackChain(self._chains[profile.name])
+
+    def _provider(self, profile: LlmProfile) -> LlmProvider:
+        if profile.name not in self._own:
+            self._own[profile.name] = build_provider(profile.provider, profile)
+        return self._own[profile.name]
+
+    def health(self) -> list[dict]:
+        """Every built gateway endpoint's state (circuit, in flight, served, errors), for metrics."""
+        with self._chains_lock:
+            own = dict(self._own)
+        return [
+            {"profile": name, **row} for name, provider in own.items() for row in getattr(provider, "health", list)()
+        ]
+
+    def admit(self, profile: LlmProfile) -> None:
+        """Before a streamed answer starts (its 200 goes out at once): 503 now if every server is busy."""
+        with self._chains_lock:
+            provider = self._own.get(profile.name) or self._provider(profile)
+        balancer = getattr(provider, "balancer", None)
+        if balancer is not None and balancer.saturated():
+            raise SaturatedError("every model server is busy; retry shortly", retry_after=1.0)
+
+    def _helper(self, profile: LlmProfile, turn: Turn):  # noqa: ANN202
+        """The profile's own model for memory chores (summary, standalone query); None without a model."""
+        if profile.provider == "extractive" or self.settings.chat.rewrite_follow_ups == "heuristic":
+            return None
+        provider = self._provider(profile)
+
+        def generate(template_name: str, values: dict[str, str]) -> str | None:
+            template = self.prompts.resolve(turn.identity.tenant, template_name)
+            call = Call()
+            try:
+                text = "".join(provider.stream(Prompt("", template.system, template.render(**values)), call))
+            except CitewiseError:
+                return None
+            finally:
+                turn.calls.append(call)
+            return text.strip() or None
+
+        return generate
+
+    # --- one turn -----------------------------------------------------------------------------------------
 
     def answer(self, turn: Turn) -> ChatResult:
         """Run the pipeline to its end; raises ProviderError when every provider failed."""
@@ -74,15 +131,31 @@ class ChatPipeline:
 
     def run(self, turn: Turn) -> Iterator[Event]:
         """Yields events; the last one is `done` with the ChatResult (or `error`)."""
-        chat = self.settings.chat
-        clock = [time.perf_counter()]
-
-        def lap(step: str) -> None:
-            now = time.perf_counter()
-            turn.timings[step] = round((now - clock[0]) * 1000, 2)
-            clock[0] = now
-
         profile = self.profile(turn.request.profile)
+        turn.profile = profile.name
+        attrs = {"citewise.tenant": turn.identity.tenant, "citewise.profile": profile.name, "trace_id": turn.trace_id}
+        if self.settings.telemetry.record_question_text:
+            attrs["citewise.question"] = turn.request.question
+        spans = TurnSpans(attrs)
+        try:
+            yield from self._run(turn, profile, spans)
+        finally:
+            spans.calls(turn.calls, profile.name, cached=turn.cached)
+            self.telemetry.record_calls(profile.name, turn.calls)
+            self.telemetry.record_checks(turn.checks)
+            spans.end({"citewise.flags": list(turn.flags), "citewise.cached": turn.cached})
+
+    def _run(self, turn: Turn, profile: LlmProfile, spans: TurnSpans) -> Iterator[Event]:
+        chat = self.settings.chat
+        clock = [time.perf_counter(), time.time_ns()]
+
+        def lap(step: str, **attributes: object):  # noqa: ANN202
+            now, wall = time.perf_counter(), time.time_ns()
+            turn.timings[step] = round((now - clock[0]) * 1000, 2)
+            span = spans.step(step, clock[1], wall, attributes)
+            clock[:] = [now, wall]
+            return span
+
         # 1. input guard
         for check in self.input_checks:
             verdict = check.run(turn.request.question, turn.identity.key_id)
@@ -92,15 +165,28 @@ class ChatPipeline:
                 yield Event("guardrail", {"check": verdict.check, "action": verdict.action, "detail": verdict.detail})
             if verdict.action == "block":
                 lap("input_guard")
+                self.telemetry.refusals.labels(verdict.check).inc()
                 yield Event("done", self._result(turn, verdict_answer(verdict), [], refused=True))
                 return
         lap("input_guard")
-        # 2. condense
-        turn.query = condense(turn.request.question, turn.history[-2 * chat.history_turns :])
+        # 2. memory: older turns summarised past the budget; a follow-up becomes a standalone query
+        memory = recall(
+            turn.memory,
+            turn.request.question,
+            max_tokens=chat.memory_tokens,
+            keep_turns=chat.history_turns,
+            generate=self._helper(profile, turn),
+        )
+        turn.query, turn.summary, turn.new_summary = memory.query, memory.summary, memory.new_summary
         if turn.query != turn.request.question:
             turn.flags.append("condensed")
-        lap("condense")
+        if memory.rewritten_by == "llm":
+            turn.flags.append("rewritten:llm")
+        if memory.summarised_by:
+            turn.flags.append(f"summarised:{memory.summarised_by}")
+        lap("memory", rewritten_by=memory.rewritten_by or "none")
         # 3. retrieve (the caller's principal goes into every vector query)
+        retrieve_start = clock[1]
         result = self.retriever.run(
             RetrievalRequest(
                 query=turn.query,
@@ -111,17 +197,23 @@ class ChatPipeline:
         )
         turn.hits = result.hits
         yield Event("retrieval", [s.model_dump() for s in self._sources(turn.hits)])
-        lap("retrieve")
+        retrieve = lap("retrieve", hits=len(turn.hits), mode=str(result.mode), reranker=result.reranker)
+        spans.stages(retrieve, retrieve_start, result.timings_ms)
         # 4. evidence check
         best = max((h.scores.get("dense", 0.0) for h in turn.hits), default=0.0)
         turn.checks["evidence"] = "pass" if best >= chat.evidence_threshold else "refuse"
         if best < chat.evidence_threshold:
             turn.flags.append(f"insufficient_evidence:{best:.2f}<{chat.evidence_threshold:.2f}")
             lap("evidence")
+            self.telemetry.refusals.labels("evidence").inc()
             yield Event("done", self._result(turn, REFUSAL, [], refused=True))
             return
         lap("evidence")
-        # 5. prompt, with instruction-like text in sources neutralised
+        # 5. prompt: the template, sources with instruction-like text neutralised, fitted to the window
+        template = self.prompts.resolve(
+            turn.identity.tenant, turn.request.prompt or profile.prompt or chat.prompt_template
+        )
+        turn.template = template.ref
         sources = []
         turn.checks["source_injection"] = "pass"
         for i, hit in enumerate(turn.hits, 1):
@@ -131,11 +223,11 @@ class ChatPipeline:
                 turn.flags.append(f"source_injection:neutralise:[{i}]")
                 yield Event("guardrail", {"check": "source_injection", "action": "neutralise", "detail": f"[{i}]"})
             sources.append(Source(n=i, text=clean, title=hit.title))
-        system, user = load_template(chat.prompt_template)
+        summary = guards.neutralise_source(turn.summary)[0] if turn.summary else "(none)"
         fitted = fit_sources(
             sources,
-            fixed_text=system + user.format(sources="", question=turn.query),
-            context_window=getattr(profile, "context_window", None),
+            fixed_text=template.system + template.render(sources="", question=turn.query, summary=summary),
+            context_window=getattr(profile, "prompt_window", None) or getattr(profile, "context_window", None),
             answer_tokens=profile.max_tokens,
         )
         turn.checks["context"] = "trimmed" if fitted.dropped or fitted.truncated else "fit"
@@ -145,29 +237,29 @@ class ChatPipeline:
             turn.flags.append("context_dropped:" + ",".join(f"[{n}]" for n in fitted.dropped))
         prompt = Prompt(
             question=turn.request.question,
-            system=system,
-            user=user.format(sources=listing(fitted.sources), question=turn.query),
+            system=template.system,
+            user=template.render(sources=listing(fitted.sources), question=turn.query, summary=summary),
+            sources=fitted.sources,
         )
-        prompt.sources = fitted.sources
-        lap("prompt")
-        # 6. generate (streamed)
-        chain = self._providers(profile)
-        parts: list[str] = []
-        try:
-            for token in chain.stream(prompt):
-                parts.append(token)
-                yield Event("token", token)
-        except ProviderError as exc:
-            turn.flags.extend(f"provider_failed:{f}" for f in chain.failures)
-            lap("generate")
-            yield Event("error", {"message": str(exc)})
+        citable = turn.hits[: len(fitted.sources)]  # dropped sources cannot be cited
+        lap("prompt", template=template.ref)
+        # 6. the answer cache: same caller rights, question, passages (and versions), profile and template
+        key = self._cache_key(turn, template, citable, profile.name)
+        hit = self.cache.get(key)
+        self.telemetry.cache.labels("answer", "hit" if hit else "miss").inc()
+        if hit is not None:
+            turn.cached = True
+            lap("cache", result="hit")
+            yield from self._from_cache(turn, hit)
             return
-        if chain.failures:
-            turn.flags.append(f"fallback:{profile.provider}->{chain.used}")
-        lap("generate")
-        # 7. output guard
-        answer = "".join(parts)
-        answer, planted = guards.neutralise_source(answer)  # an order that slipped into the answer goes
+        lap("cache", result="miss")
+        # 7. generate (streamed); an endpoint that dies mid-answer: the answer starts again on another one
+        outcome = yield from self._generate(turn, profile, prompt, lap)
+        if outcome is None:
+            return
+        chain, text = outcome
+        # 8. output guard
+        answer, planted = guards.neutralise_source(text)  # an order that slipped into the answer goes
         turn.checks["output_injection"] = "removed" if planted else "pass"
         if planted:
             turn.flags.append("output_injection:removed")
@@ -179,8 +271,8 @@ class ChatPipeline:
                 turn.checks["pii"] = "redact"
                 turn.flags.append("pii:redact:" + ",".join(kinds))
         lap("output_guard")
-        # 8. cite
-        cited = cite(answer, turn.hits[: len(fitted.sources)], chat.support_threshold)  # dropped: not citable
+        # 9. cite
+        cited = cite(answer, citable, chat.support_threshold)
         turn.flags.extend(cited.flags)
         turn.checks["citations"] = "fixed" if any(f.startswith("dangling") for f in cited.flags) else "pass"
         turn.checks["groundedness"] = "pass" if cited.grounded else "flag"
@@ -188,7 +280,73 @@ class ChatPipeline:
             yield Event("citation", c.model_dump())
         lap("cite")
         done = self._result(turn, cited.answer, cited.citations, refused=False, grounded=cited.grounded)
-        done.provider = chain.used
+        if not chain.failures and "restarted" not in turn.flags:  # a degraded answer is not kept
+            self.cache.put(key, done.model_dump(mode="json", include=_CACHED))
+        yield Event("done", done)
+
+    def _generate(self, turn: Turn, profile: LlmProfile, prompt: Prompt, lap):  # noqa: ANN001, ANN202
+        """Stream the answer through the fallback chain; (chain, text), or None after an `error` event."""
+        for restart in (False, True):
+            chain = self._providers(profile)
+            parts: list[str] = []
+            try:
+                for token in chain.stream(prompt):
+                    parts.append(token)
+                    yield Event("token", token)
+                break
+            except StreamInterruptedError as exc:
+                turn.calls.extend(chain.calls)
+                if restart:
+                    lap("generate", outcome="interrupted")
+                    yield Event("error", {"message": str(exc)})
+                    return None
+                turn.flags.append("restarted")
+                yield Event("reset", {"reason": str(exc)})
+            except SaturatedError:
+                turn.calls.extend(chain.calls)
+                self.telemetry.refusals.labels("saturated").inc()
+                raise
+            except ProviderError as exc:
+                turn.calls.extend(chain.calls)
+                turn.flags.extend(f"provider_failed:{f}" for f in chain.failures)
+                lap("generate", outcome="failed")
+                yield Event("error", {"message": str(exc)})
+                return None
+        turn.calls.extend(chain.calls)
+        turn.call = chain.call
+        if chain.failures:
+            turn.flags.append(f"fallback:{profile.provider}->{chain.used}")
+            if chain.call.provider == "extractive" and profile.provider != "extractive":
+                turn.flags.append("degraded:extractive")
+        lap("generate", endpoint=chain.call.endpoint or "", provider=chain.call.provider)
+        return chain, "".join(parts)
+
+    def _cache_key(self, turn: Turn, template: Template, hits: list[SearchHit], profile: str) -> str:
+        return answer_key(
+            tenant=turn.identity.tenant,
+            principals=turn.identity.acl_principals(),
+            question=turn.request.question,
+            query=turn.query,
+            summary=turn.summary,
+            chunk_ids=[h.chunk_id for h in hits],
+            profile=profile,
+            template=template.ref,
+            policy=f"pii={self.settings.guards.redact_pii_in_answers}",
+        )
+
+    def _from_cache(self, turn: Turn, stored: dict) -> Iterator[Event]:
+        cached = ChatResult.model_validate(
+            {**stored, "session_id": turn.request.session_id, "trace_id": turn.trace_id, "timings": {}}
+        )
+        if cached.answer:
+            yield Event("token", cached.answer)
+        for c in cached.citations:
+            yield Event("citation", c.model_dump())
+        turn.flags.extend(f for f in cached.flags if f not in turn.flags)
+        turn.flags.append("cache:hit")
+        turn.checks.update({k: v for k, v in cached.checks.items() if k not in turn.checks})
+        done = self._result(turn, cached.answer, cached.citations, refused=False, grounded=cached.grounded)
+        done.provider, done.endpoint = cached.provider, cached.endpoint  # who wrote it; nothing is paid now
         yield Event("done", done)
 
     def _sources(self, hits: list[SearchHit]) -> list[SourceOut]:
@@ -209,7 +367,16 @@ class ChatPipeline:
             trace_id=turn.trace_id,
             timings=dict(turn.timings),
             sources=self._sources(turn.hits),
+            profile=turn.profile,
+            provider=turn.call.provider if turn.call else None,
+            endpoint=turn.call.endpoint if turn.call else None,
+            template=turn.template,
+            usage=UsageOut.of(turn.calls),
         )
+
+
+# What an answer cache entry keeps: the answer and who wrote it, not this request's ids or timings.
+_CACHED = {"answer", "citations", "grounded", "refused", "flags", "checks", "provider", "endpoint", "template"}
 
 
 def verdict_answer(verdict: guards.Verdict) -> str:

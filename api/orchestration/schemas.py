@@ -8,6 +8,8 @@ from typing import Any
 from pydantic import BaseModel, Field, StrictBool
 
 from citewise.api.orchestration.citations import Citation, SourceRef
+from citewise.api.orchestration.providers.base import Call, Usage
+from citewise.api.orchestration.sessions import Memory
 from citewise.identity import Identity
 from citewise.models import SearchHit
 from citewise.retrieval.retriever import SearchFilters
@@ -19,10 +21,35 @@ class ChatRequest(BaseModel):
     filters: SearchFilters | None = None
     stream: StrictBool = False
     profile: str | None = Field(None, description="answering profile; default from settings")
+    prompt: str | None = Field(None, description="prompt template (answer, answer@2); default from the profile")
 
 
 class SourceOut(SourceRef):
     score: float
+
+
+class UsageOut(BaseModel):
+    """Tokens and cost of the answer: the server's own counts when it sent them, else Citewise's estimate.
+    Failed attempts before the answer are included (they were paid for)."""
+
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    total_tokens: int = 0
+    cost: float = 0.0
+    estimated: bool = False
+
+    @classmethod
+    def of(cls, calls: list[Call]) -> UsageOut:
+        total = Usage()
+        for call in calls:
+            total.add(call.usage)
+        return cls(
+            prompt_tokens=total.prompt_tokens,
+            completion_tokens=total.completion_tokens,
+            total_tokens=total.prompt_tokens + total.completion_tokens,
+            cost=round(total.cost, 8),
+            estimated=total.estimated,
+        )
 
 
 class ChatResult(BaseModel):
@@ -36,12 +63,16 @@ class ChatResult(BaseModel):
     trace_id: str
     timings: dict[str, float]
     sources: list[SourceOut] = Field(default_factory=list)
-    provider: str | None = None
+    profile: str | None = None
+    provider: str | None = Field(None, description="the provider kind that answered (openai, extractive, ...)")
+    endpoint: str | None = Field(None, description="the model server that answered")
+    template: str | None = Field(None, description="the prompt template the answer was built from (name@version)")
+    usage: UsageOut = Field(default_factory=UsageOut)
 
 
 @dataclass(slots=True)
 class Event:
-    type: str  # retrieval | token | citation | guardrail | done | error
+    type: str  # retrieval | token | reset (discard the tokens so far) | citation | guardrail | done | error
     data: Any
 
 
@@ -52,9 +83,16 @@ class Turn:
     identity: Identity
     request: ChatRequest
     trace_id: str
-    history: list[tuple[str, str]] = field(default_factory=list)
+    memory: Memory = field(default_factory=Memory)
     query: str = ""
+    summary: str = ""
+    new_summary: tuple[str, int] | None = None  # to store with the session once the turn is done
+    profile: str | None = None
+    template: str | None = None
+    cached: bool = False
     hits: list[SearchHit] = field(default_factory=list)
     flags: list[str] = field(default_factory=list)
     checks: dict[str, str] = field(default_factory=dict)
     timings: dict[str, float] = field(default_factory=dict)
+    calls: list[Call] = field(default_factory=list)  # every provider call of this turn, failed ones included
+    call: Call | None = None  # the call that answered

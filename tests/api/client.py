@@ -1,5 +1,6 @@
 """Request helpers for the HTTP tests."""
 
+
 def auth(keys, who):
     return {"Authorization": f"Bearer {keys[who]}"}
 

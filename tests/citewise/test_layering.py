@@ -192,9 +192,7 @@ def test_a_deliberate_upward_import_inside_a_function_is_caught(tmp_path):
         retriever.read_text() + "\n\ndef _sneaky():\n    from citewise.api.http.app import create_app\n\n"
         "    return create_app\n"
     )
-    assert upward(graph(root)[0]) == [
-        "citewise.retrieval.retriever (retrieval) imports citewise.api.http.app (http)"
-    ]
+    assert upward(graph(root)[0]) == ["citewise.retrieval.retriever (retrieval) imports citewise.api.http.app (http)"]
 
 
 def test_a_cycle_and_an_old_top_level_import_are_caught(tmp_path):

@@ -187,8 +187,13 @@ def test_one_sandbox_parses_from_several_threads_at_once():
 
     sandbox = ParserSandbox()
     docs = [
-        RawDocument(source_id="s", key=f"{i}.md", uri=f"/{i}.md", content=f"# Doc {i}\n\nBody of doc {i}.".encode(),
-                    metadata={"filename": f"{i}.md"})  # fmt: skip
+        RawDocument(
+            source_id="s",
+            key=f"{i}.md",
+            uri=f"/{i}.md",
+            content=f"# Doc {i}\n\nBody of doc {i}.".encode(),
+            metadata={"filename": f"{i}.md"},
+        )  # fmt: skip
         for i in range(12)
     ]
     with ThreadPoolExecutor(4) as pool:  # Celery threads on one shared ingestor do this

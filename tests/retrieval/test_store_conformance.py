@@ -55,19 +55,19 @@ def _point(doc: str, i: int, text: str, *, tenant="t1", acl=("*",), version="v1"
         dense=_vec(seed if seed is not None else hash((doc, i)) % 1000),
         sparse=BM25.embed_document(text),
         payload=ChunkPayload(
-        **{
-            "tenant": tenant,
-            "acl": list(acl),
-            "doc_id": doc,
-            "version": version,
-            "source": "s",
-            "path": f"/{doc}",
-            "title": doc,
-            "page": None,
-            "char_start": 0,
-            "char_end": len(text),
-            "text": text,
-        }
+            **{
+                "tenant": tenant,
+                "acl": list(acl),
+                "doc_id": doc,
+                "version": version,
+                "source": "s",
+                "path": f"/{doc}",
+                "title": doc,
+                "page": None,
+                "char_start": 0,
+                "char_end": len(text),
+                "text": text,
+            }
         ),
     )
 

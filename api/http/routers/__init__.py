@@ -2,6 +2,15 @@
 
 from __future__ import annotations
 
-from citewise.api.http.routers import chat, connectors, documents, health, openai, search
+from citewise.api.http.routers import audit, chat, connectors, documents, health, openai, prompts, search
 
-ROUTERS = [health.router, chat.router, openai.router, search.router, documents.router, connectors.router]
+ROUTERS = [
+    health.router,
+    chat.router,
+    openai.router,
+    search.router,
+    documents.router,
+    connectors.router,
+    prompts.router,
+    audit.router,
+]

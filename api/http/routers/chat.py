@@ -14,6 +14,7 @@ from citewise.api.http.observability import trace_id_var
 from citewise.api.http.services import Services
 from citewise.api.http.streaming import citewise_stream
 from citewise.api.orchestration.schemas import ChatRequest, ChatResult, Turn
+from citewise.api.orchestration.sessions import Memory
 from citewise.identity import Identity
 
 log = logging.getLogger("citewise.api")
@@ -27,32 +28,39 @@ STREAM: dict[int | str, dict] = {
 
 
 def start_turn(services: Services, caller: Identity, body: ChatRequest, history: list | None = None) -> Turn:
-    """A turn in the caller's session (a new one without `session_id`; another principal's is a 404)."""
+    """A turn in the caller's session (a new one without `session_id`; another principal's is a 404).
+    The OpenAI-compatible route brings its own history instead."""
     if history is None:
-        session_id, history = services.sessions.open(caller, body.session_id)
+        session_id, memory = services.sessions.open(caller, body.session_id)
         body = body.model_copy(update={"session_id": session_id})
-    return Turn(identity=caller, request=body, trace_id=trace_id_var.get(), history=history)
+    else:
+        memory = Memory(turns=history)
+    return Turn(identity=caller, request=body, trace_id=trace_id_var.get(), memory=memory)
 
 
 def finisher(services: Services):  # noqa: ANN201
-    """What runs once a turn has its result: metrics, the session's memory, the answer log line."""
+    """What runs once a turn has its result: metrics, the session's memory, the audit row, the log line."""
 
     def finish(turn: Turn, result: ChatResult) -> None:
         outcome = "refused" if result.refused else ("grounded" if result.grounded else "ungrounded")
         services.metrics.answers.labels(outcome).inc()
         if turn.request.session_id:
             services.sessions.append(turn.request.session_id, turn.request.question, result.answer)
+            if turn.new_summary:
+                services.sessions.save_summary(turn.request.session_id, *turn.new_summary)
+        services.audit.record(turn.identity, turn.trace_id, turn.request.question, result)
         log.info("answer", extra={"fields": {"flags": result.flags, "timings": result.timings, "outcome": outcome}})
 
     return finish
 
 
-@router.post("/v1/chat", response_model=ChatResult, responses={**STREAM, **documented(400, 404, 502, 504)})
+@router.post("/v1/chat", response_model=ChatResult, responses={**STREAM, **documented(400, 404, 502, 503, 504)})
 def chat(body: ChatRequest, caller: Caller, services: ServicesDep) -> Any:
-    services.pipeline.profile(body.profile)  # unknown profile: 400 before anything runs
+    profile = services.pipeline.profile(body.profile)  # unknown profile: 400 before anything runs
     turn = start_turn(services, caller, body)
     finish = finisher(services)
     if body.stream:
+        services.pipeline.admit(profile)  # the stream's 200 goes out at once: busy servers are a 503 first
         return StreamingResponse(
             citewise_stream(services.pipeline.run(turn), turn, finish), media_type="text/event-stream"
         )

@@ -49,7 +49,7 @@ def models(caller: Caller, services: ServicesDep) -> dict:
     }
 
 
-@router.post("/v1/chat/completions", responses={**STREAM, **documented(400, 404, 502, 504)})
+@router.post("/v1/chat/completions", responses={**STREAM, **documented(400, 404, 502, 503, 504)})
 def completions(body: CompletionBody, caller: Caller, services: ServicesDep) -> Any:
     if body.model not in {p.name for p in services.settings.chat.profiles}:
         raise NotFoundError(f"model {body.model!r} not found; GET /v1/models lists the answering profiles")
@@ -63,6 +63,7 @@ def completions(body: CompletionBody, caller: Caller, services: ServicesDep) -> 
     created = int(time.time())
     finish = finisher(services)
     if body.stream:
+        services.pipeline.admit(services.pipeline.profile(body.model))
         events = services.pipeline.run(turn)
         return StreamingResponse(
             openai_stream(events, completion_id, created, body.model, turn, finish), media_type="text/event-stream"
@@ -75,7 +76,7 @@ def completions(body: CompletionBody, caller: Caller, services: ServicesDep) -> 
         "created": created,
         "model": body.model,
         "choices": [{"index": 0, "message": {"role": "assistant", "content": result.answer}, "finish_reason": "stop"}],
-        "usage": {"prompt_tokens": 0, "completion_tokens": 0, "total_tokens": 0},
+        "usage": result.usage.model_dump(include={"prompt_tokens", "completion_tokens", "total_tokens"}),
         "citations": [c.model_dump() for c in result.citations],
         "citewise": result.model_dump(exclude={"answer", "citations"}),
     }

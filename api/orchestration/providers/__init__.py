@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from citewise.api.orchestration.providers.base import LlmProvider, Prompt, Source
+from citewise.api.orchestration.providers.base import Call, LlmProvider, Prompt, Source, Usage
 from citewise.api.orchestration.providers.fallback import FallbackChain
 from citewise.registry import Registry
 from citewise.settings import LlmProfile, profile_as
@@ -24,4 +24,4 @@ def build_provider(kind: str, profile: LlmProfile) -> LlmProvider:
     return PROVIDERS.get(kind)(profile_as(kind, profile))
 
 
-__all__ = ["PROVIDERS", "FallbackChain", "LlmProvider", "Prompt", "Source", "build_provider"]
+__all__ = ["PROVIDERS", "Call", "FallbackChain", "LlmProvider", "Prompt", "Source", "Usage", "build_provider"]

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 
 from citewise.api.orchestration import text as textutil
-from citewise.api.orchestration.providers.base import Prompt
+from citewise.api.orchestration.providers.base import Attempt, Call, Prompt, Usage, estimate_tokens
 from citewise.settings import ExtractiveProfile
 
 
@@ -22,7 +23,16 @@ class ExtractiveProvider:
     def from_profile(cls, profile: ExtractiveProfile) -> ExtractiveProvider:
         return cls()
 
-    def stream(self, prompt: Prompt) -> Iterator[str]:
+    def stream(self, prompt: Prompt, call: Call) -> Iterator[str]:
+        call.provider = call.endpoint = self.name
+        began, wall = time.perf_counter(), time.time_ns()
+        answer = "".join(self._sentences(prompt))
+        call.usage = Usage(0, estimate_tokens(answer), estimated=True)  # no model: nothing is paid
+        call.attempts.append(Attempt(self.name, "ok", time.perf_counter() - began, started_ns=wall))
+        if answer:
+            yield answer
+
+    def _sentences(self, prompt: Prompt) -> Iterator[str]:
         q_terms = textutil.terms(prompt.question)
         scored: list[tuple[float, int, int, str]] = []
         for rank, src in enumerate(prompt.sources):

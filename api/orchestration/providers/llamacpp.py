@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 
-from citewise.api.orchestration.providers.base import Prompt
+from citewise.api.orchestration.providers.base import Attempt, Call, Prompt, Usage
 from citewise.errors import ConfigError
 from citewise.settings import LlamaCppProfile
 
@@ -20,7 +21,9 @@ class LlamaCppProvider:
         self.profile = profile
         self._llm = None
 
-    def stream(self, prompt: Prompt) -> Iterator[str]:
+    def stream(self, prompt: Prompt, call: Call) -> Iterator[str]:
+        call.provider = call.endpoint = self.name
+        began, wall = time.perf_counter(), time.time_ns()
         if self._llm is None:
             try:
                 from llama_cpp import Llama
@@ -28,9 +31,15 @@ class LlamaCppProvider:
                 raise ConfigError("llama-cpp-python is not installed: pip install 'citewise[llamacpp]'") from exc
             self._llm = Llama(model_path=str(self.profile.model_path), n_ctx=self.profile.context_window, verbose=False)
         messages = [{"role": "system", "content": prompt.system}, {"role": "user", "content": prompt.user}]
+        parts: list[str] = []
         for chunk in self._llm.create_chat_completion(
             messages=messages, stream=True, temperature=self.profile.temperature, max_tokens=self.profile.max_tokens
         ):
             delta = chunk["choices"][0]["delta"].get("content")
             if delta:
+                parts.append(delta)
                 yield delta
+        # The model's own tokenizer counts exactly: no estimate needed in-process.
+        prompt_tokens = len(self._llm.tokenize((prompt.system + "\n" + prompt.user).encode(), add_bos=True))
+        call.usage = Usage(prompt_tokens, len(self._llm.tokenize("".join(parts).encode(), add_bos=False)))
+        call.attempts.append(Attempt(self.name, "ok", time.perf_counter() - began, started_ns=wall))
