@@ -3,8 +3,8 @@
 The key covers everything the answer depends on, so a hit can never cross permissions and a changed source
 never serves a stale answer: tenant, the caller's permission set, the normalised question and condensed query,
 the conversation summary, the output policies, the retrieved chunk ids (they carry the document version), the
-profile and the prompt template's `name@version`. Values expire after `cache.ttl_s`. Backends: the metadata DB (SQLite in the
-embedded profile) or Redis (scale-out), chosen by `cache.backend`.
+profile and the prompt template's `name@version`. Values expire after `cache.ttl_s`. Backends: the metadata DB
+(SQLite in the embedded profile) or Redis (scale-out), chosen by `cache.backend`.
 """
 
 from __future__ import annotations

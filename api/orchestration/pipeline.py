@@ -51,7 +51,7 @@ class ChatPipeline:
             raise ConfigError(f"default profile {settings.chat.default_profile!r} is not among chat.profiles")
         self._chains: dict[str, list[tuple[str, LlmProvider]]] = {}
         self._own: dict[str, LlmProvider] = {}
-        self._chains_lock = threading.Lock()
+        self._chains_lock = threading.RLock()  # _providers builds through _provider
 
     # --- profiles and providers -------------------------------------------------------------------------
 
@@ -60,6 +60,15 @@ class ChatPipeline:
         if name not in self.profiles:
             raise ConfigError(f"unknown answering profile {name!r}; known: {', '.join(self.profiles)}")
         return self.profiles[name]
+
+    def template(self, tenant: str, request_prompt: str | None, profile: LlmProfile) -> Template:
+        return self.prompts.resolve(tenant, request_prompt or profile.prompt or self.settings.chat.prompt_template)
+
+    def check(self, tenant: str, profile_name: str | None, prompt: str | None) -> LlmProfile:
+        """Unknown profile or template: a 400 before anything runs (and before a stream's 200)."""
+        profile = self.profile(profile_name)
+        self.template(tenant, prompt, profile)
+        return profile
 
     def _providers(self, profile: LlmProfile) -> FallbackChain:
         """A fresh chain (it records this request's calls) over providers built once per profile and shared
@@ -79,9 +88,11 @@ class ChatPipeline:
         return FallbackChain(self._chains[profile.name])
 
     def _provider(self, profile: LlmProfile) -> LlmProvider:
-        if profile.name not in self._own:
-            self._own[profile.name] = build_provider(profile.provider, profile)
-        return self._own[profile.name]
+        """The profile's own provider, built once: concurrent first requests must share one gateway."""
+        with self._chains_lock:
+            if profile.name not in self._own:
+                self._own[profile.name] = build_provider(profile.provider, profile)
+            return self._own[profile.name]
 
     def health(self) -> list[dict]:
         """Every built gateway endpoint's state (circuit, in flight, served, errors), for metrics."""
@@ -93,8 +104,7 @@ class ChatPipeline:
 
     def admit(self, profile: LlmProfile) -> None:
         """Before a streamed answer starts (its 200 goes out at once): 503 now if every server is busy."""
-        with self._chains_lock:
-            provider = self._own.get(profile.name) or self._provider(profile)
+        provider = self._provider(profile)
         balancer = getattr(provider, "balancer", None)
         if balancer is not None and balancer.saturated():
             raise SaturatedError("every model server is busy; retry shortly", retry_after=1.0)
@@ -210,9 +220,7 @@ class ChatPipeline:
             return
         lap("evidence")
         # 5. prompt: the template, sources with instruction-like text neutralised, fitted to the window
-        template = self.prompts.resolve(
-            turn.identity.tenant, turn.request.prompt or profile.prompt or chat.prompt_template
-        )
+        template = self.template(turn.identity.tenant, turn.request.prompt, profile)
         turn.template = template.ref
         sources = []
         turn.checks["source_injection"] = "pass"

@@ -25,6 +25,9 @@ ACME_HR = {"salaries.md": "# Salaries\n\nSalary bands for engineers range from 6
 GLOBEX = {"merger.md": "# Project Falcon\n\nGlobex plans to acquire Initech under the code name Project Falcon.\n"}
 
 
+COUNTED: list[FakeLLM] = []  # the "counted" profile's server: tests read how often the LLM was called
+
+
 def _write(folder, files):
     folder.mkdir(parents=True)
     for name, text in files.items():
@@ -37,11 +40,17 @@ def env(tmp_path_factory, encoder):
     root = tmp_path_factory.mktemp("http")
     llm_slow = FakeLLM(answer="never", delay_s=3.0).__enter__()
     llm_dangling = FakeLLM(answer="Vitamin D lowers fracture risk [1]. Also see [7].").__enter__()
+    llm_counted = FakeLLM(
+        answer="Vitamin D supplements reduce the risk of bone fractures [1].",
+        usage={"prompt_tokens": 120, "completion_tokens": 12},
+    ).__enter__()
+    COUNTED.append(llm_counted)
     settings = Settings(data_dir=root / "data")
     settings.chat.profiles = [
         ExtractiveProfile(name="citewise"),
         OpenAIProfile(name="slow", base_url=llm_slow.url, timeout_s=0.5, max_retries=0),
         OpenAIProfile(name="dangling", base_url=llm_dangling.url, fallback=[]),
+        OpenAIProfile(name="counted", base_url=llm_counted.url, fallback=[], input_price=0.5, output_price=1.5),
         OpenAIProfile(name="down", base_url="http://svc:hunter2@127.0.0.1:9/v1", max_retries=0, fallback=[]),
     ]
     ing = Ingestor(settings, encoder=encoder)
@@ -60,3 +69,4 @@ def env(tmp_path_factory, encoder):
         yield client, keys, settings
     llm_slow.__exit__()
     llm_dangling.__exit__()
+    llm_counted.__exit__()

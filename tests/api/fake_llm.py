@@ -23,11 +23,13 @@ class FakeLLM:
         statuses: list[int] | None = None,
         retry_after: str | None = None,
         gate: threading.Event | None = None,
+        cut_after: int | None = None,
     ) -> None:
         """`statuses` are answered first, one per request (then `status`); `gate`: each request waits for
         it before answering (to hold a slot busy); `usage`: sent in a final chunk, as OpenAI does."""
         self.answer, self.delay_s, self.status = answer, delay_s, status
         self.usage, self.statuses, self.retry_after, self.gate = usage, list(statuses or []), retry_after, gate
+        self.cut_after = cut_after  # the first answer stops after this many words, without [DONE]
         self.requests: list[dict] = []
         outer = self
 
@@ -55,7 +57,10 @@ class FakeLLM:
                 self.send_header("Content-Type", "text/event-stream")
                 self.end_headers()
                 try:
-                    for word in outer.answer.split(" "):
+                    for i, word in enumerate(outer.answer.split(" ")):
+                        if outer.cut_after is not None and i == outer.cut_after:
+                            outer.cut_after = None
+                            return  # the connection closes mid-answer, as when a server is killed
                         chunk = {"choices": [{"index": 0, "delta": {"content": word + " "}}]}
                         self.wfile.write(f"data: {json.dumps(chunk)}\n\n".encode())
                     if outer.usage:

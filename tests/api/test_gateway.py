@@ -148,3 +148,52 @@ def test_breaker_half_opens_after_the_cooldown_and_closes_on_success():
     breaker.claim()
     breaker.success()
     assert breaker.state == "closed" and breaker.available()
+
+
+def test_a_stream_cut_mid_answer_is_an_interruption_not_an_answer():
+    from citewise.api.orchestration.providers.openai import StreamInterruptedError
+
+    with FakeLLM(answer="one two three four", cut_after=2) as llm:
+        provider = OpenAIProvider(OpenAIProfile(name="p", base_url=llm.url, breaker_failures=5))
+        with pytest.raises(StreamInterruptedError, match="after 2 tokens"):
+            _run(provider)
+        assert provider.health()[0]["errors"] == 1
+        assert _run(provider)[0].strip() == "one two three four"  # the next request is whole
+
+
+def test_the_pipeline_starts_an_interrupted_answer_again(tmp_path, encoder):
+    """Over HTTP: the first endpoint dies mid-answer, the client gets the whole answer from the other one."""
+    from fastapi.testclient import TestClient
+
+    from citewise.api.http.app import create_app
+    from citewise.connectors.filesystem import FilesystemConnector
+    from citewise.db import init_db
+    from citewise.identity import create_key
+    from citewise.ingest.pipeline import Ingestor
+    from citewise.settings import Settings
+
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "vitamin.md").write_text("# Vitamin D\n\nVitamin D supplements reduce the risk of bone fractures.\n")
+    answer = "Vitamin D supplements reduce the risk of bone fractures [1]."
+    with FakeLLM(answer=answer, cut_after=3) as cut, FakeLLM(answer=answer) as whole:
+        settings = Settings(data_dir=tmp_path / "data")
+        settings.chat.profiles = [
+            OpenAIProfile(name="pair", endpoints=[Endpoint(base_url=cut.url, weight=9), Endpoint(base_url=whole.url)])
+        ]
+        settings.chat.default_profile = "pair"
+        ing = Ingestor(settings, encoder=encoder)
+        ing.sync(FilesystemConnector(path=docs))
+        ing.close()
+        key = create_key(init_db(settings.db_url), tenant="default", user_id="u", groups=[])
+        with TestClient(create_app(settings)) as client:
+            headers = {"Authorization": f"Bearer {key}"}
+            r = client.post("/v1/chat", json={"question": "Does vitamin D reduce bone fractures?"}, headers=headers)
+            assert r.status_code == 200, r.text
+            out = r.json()
+            assert "restarted" in out["flags"] and out["answer"].count("Vitamin D") == 1 and out["grounded"]
+            with client.stream(
+                "POST", "/v1/chat", json={"question": "Do vitamin D supplements help?", "stream": True}, headers=headers
+            ) as s:
+                events = [line.removeprefix("event: ") for line in s.iter_lines() if line.startswith("event: ")]
+            assert events[-1] == "done"

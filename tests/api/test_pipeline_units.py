@@ -137,3 +137,21 @@ def test_providers_are_built_once_per_profile():
     assert first is not second  # per-request failure records
     assert [p.name for _, p in first.providers] == ["openai", "extractive"]
     assert all(a[1] is b[1] for a, b in zip(first.providers, second.providers, strict=True))  # one gateway, one model
+
+
+def test_concurrent_first_requests_share_one_provider():
+    """A race here once left the gateway that answered apart from the one metrics read."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from citewise.api.orchestration.pipeline import ChatPipeline
+    from citewise.settings import OpenAIProfile, Settings
+
+    settings = Settings()
+    settings.chat.profiles = [OpenAIProfile(name="remote", base_url="http://127.0.0.1:9/v1")]
+    settings.chat.default_profile = "remote"
+    pipeline = ChatPipeline(settings, retriever=None)
+    profile = pipeline.profile(None)
+    with ThreadPoolExecutor(8) as pool:
+        own = list(pool.map(lambda _: pipeline._provider(profile), range(8)))
+        chained = list(pool.map(lambda _: pipeline._providers(profile).providers[0][1], range(8)))
+    assert len({id(p) for p in own + chained}) == 1

@@ -56,7 +56,7 @@ def finisher(services: Services):  # noqa: ANN201
 
 @router.post("/v1/chat", response_model=ChatResult, responses={**STREAM, **documented(400, 404, 502, 503, 504)})
 def chat(body: ChatRequest, caller: Caller, services: ServicesDep) -> Any:
-    profile = services.pipeline.profile(body.profile)  # unknown profile: 400 before anything runs
+    profile = services.pipeline.check(caller.tenant, body.profile, body.prompt)  # unknown names: 400 first
     turn = start_turn(services, caller, body)
     finish = finisher(services)
     if body.stream:

@@ -43,7 +43,7 @@ def get_prompt(name: str, caller: Caller, services: ServicesDep) -> list[Templat
     return [TemplateOut.of(t) for t in services.prompts.get(caller.tenant, name)]
 
 
-@router.put("/v1/prompts/{name}", status_code=201, responses=documented(403))
+@router.put("/v1/prompts/{name}", status_code=201, responses=documented(400, 403))
 def put_prompt(name: str, body: TemplateBody, caller: Caller, services: ServicesDep) -> TemplateOut:
     require_admin(caller, "saving a prompt template")
     saved = services.prompts.save(caller.tenant, name, body.system, body.user, author=caller.key_id)

@@ -81,7 +81,7 @@ def shipped() -> dict[str, dict[int, Template]]:
 
 
 def parse_ref(ref: str) -> tuple[str, int | None]:
-    m = _REF.match(ref) or _LEGACY.match(ref)
+    m = _LEGACY.match(ref) or _REF.match(ref)
     if not m:
         raise ConfigError(f"prompt reference {ref!r} is not NAME or NAME@VERSION")
     return m["name"], int(m["version"]) if m["version"] else None

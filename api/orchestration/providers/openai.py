@@ -150,7 +150,9 @@ class OpenAIProvider:
 
 
 def _chunks(response: httpx.Response, where: str) -> Iterator[tuple[str | None, dict | None]]:
-    """(text delta, usage) per server-sent event of an OpenAI chat-completion stream."""
+    """(text delta, usage) per server-sent event of an OpenAI chat-completion stream. A stream that stops
+    before `[DONE]` or a finish reason was cut off (a server killed mid-answer): that is an error."""
+    finished = False
     for line in response.iter_lines():
         if not line.startswith("data:"):
             continue
@@ -161,9 +163,12 @@ def _chunks(response: httpx.Response, where: str) -> Iterator[tuple[str | None, 
             chunk = json.loads(data)
             choices = chunk.get("choices") or []
             delta = choices[0].get("delta", {}).get("content") if choices else None
+            finished = finished or any(c.get("finish_reason") for c in choices)
         except (json.JSONDecodeError, AttributeError, IndexError) as exc:
             raise ProviderError(f"unexpected stream chunk from {where}") from exc
         yield delta, chunk.get("usage")
+    if not finished:
+        raise ProviderError("the stream ended before [DONE]")
 
 
 def _brief(exc: Exception) -> str:

@@ -1,0 +1,83 @@
+"""The answer cache over HTTP: a hit skips the LLM; other permissions, a changed source and a new template
+version each miss. The LLM is a real HTTP server counting its requests (tests/api/fake_llm.py)."""
+
+from __future__ import annotations
+
+from citewise.connectors.filesystem import FilesystemConnector
+from tests.api.client import ask, auth
+from tests.api.conftest import COUNTED
+
+Q = "Do vitamin D supplements reduce bone fractures?"
+
+
+def _calls() -> int:
+    return len(COUNTED[0].requests)
+
+
+def test_a_hit_is_served_without_calling_the_llm(env):
+    client, keys, _ = env
+    first = ask(client, keys, "bob", Q, profile="counted")
+    before = _calls()
+    again = ask(client, keys, "bob", "  do VITAMIN d supplements reduce bone fractures ", profile="counted")
+    assert _calls() == before  # normalised question, same passages: no LLM call
+    assert "cache:hit" in again["flags"] and "cache:hit" not in first["flags"]
+    assert again["answer"] == first["answer"] and again["citations"] == first["citations"]
+    assert first["usage"]["prompt_tokens"] == 120 and first["usage"]["cost"] > 0
+    assert again["usage"]["total_tokens"] == 0 and again["usage"]["cost"] == 0  # nothing paid for a hit
+    assert again["endpoint"] == first["endpoint"] and again["template"] == first["template"]
+
+
+def test_another_principal_misses(env):
+    client, keys, _ = env
+    ask(client, keys, "bob", Q, profile="counted")
+    before = _calls()
+    other = ask(client, keys, "hr", Q, profile="counted")  # same tenant, other groups
+    assert _calls() == before + 1 and "cache:hit" not in other["flags"]
+
+
+def test_a_changed_source_misses(env, tmp_path):
+    client, keys, _ = env
+    services = client.app.state.services
+    folder = tmp_path / "care"
+    folder.mkdir()
+    doc = folder / "vitd-care.md"
+    doc.write_text("# Vitamin D in care\n\nVitamin D supplements reduce the risk of bone fractures in nursing homes.\n")
+
+    def sync():
+        with services.write_lock:
+            services.ingestor.sync(FilesystemConnector(path=folder), tenant="acme")
+
+    sync()
+    try:
+        q = "Do vitamin D supplements reduce bone fractures in nursing homes?"
+        first = ask(client, keys, "bob", q, profile="counted")
+        assert first["sources"][0]["title"] == "vitd-care"
+        assert "cache:hit" in ask(client, keys, "bob", q, profile="counted")["flags"]
+        doc.write_text("# Vitamin D in care\n\nVitamin D supplements did not reduce fractures in nursing homes.\n")
+        sync()  # same document, new version: its chunk ids change
+        before = _calls()
+        fresh = ask(client, keys, "bob", q, profile="counted")
+        assert _calls() == before + 1 and "cache:hit" not in fresh["flags"]
+        assert fresh["sources"][0]["chunk_id"] != first["sources"][0]["chunk_id"]
+    finally:
+        doc.unlink()
+        sync()
+
+
+def test_a_new_template_version_misses(env):
+    client, keys, _ = env
+    q = "Does vitamin D help older adults with fractures?"
+    ask(client, keys, "bob", q, profile="counted")
+    assert "cache:hit" in ask(client, keys, "bob", q, profile="counted")["flags"]
+    current = client.get("/v1/prompts/answer", headers=auth(keys, "bob")).json()[-1]
+    saved = client.put(
+        "/v1/prompts/answer",
+        json={"system": current["system"] + "\nBe concise.", "user": current["user"]},
+        headers=auth(keys, "admin"),
+    )
+    assert saved.status_code == 201, saved.text
+    before = _calls()
+    fresh = ask(client, keys, "bob", q, profile="counted")
+    assert _calls() == before + 1 and "cache:hit" not in fresh["flags"]
+    assert fresh["template"] == saved.json()["ref"]
+    assert "Be concise." in COUNTED[0].requests[-1]["messages"][0]["content"]  # the new version was sent
