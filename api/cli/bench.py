@@ -89,3 +89,17 @@ def bench_parse(
 
     result = run_parse_benchmark(path, repeats=repeats, log=log_to_stderr)
     print_result(result, as_json)
+
+
+@app.command("gateway")
+def bench_gateway(
+    calls: Annotated[int, typer.Option(min=10, help="calls per overhead measurement")] = 300,
+    cache_calls: Annotated[int, typer.Option(min=3, help="questions for the cache hit/miss comparison")] = 30,
+    token_ms: Annotated[float, typer.Option(min=0, help="the canned model's time per token (cache comparison)")] = 10.0,
+    as_json: JsonOpt = False,
+) -> None:
+    """The LLM gateway's own overhead per call, failover time, and answer-cache hit vs miss latency."""
+    from citewise.evals.bench_gateway import run_gateway_benchmark
+
+    result = run_gateway_benchmark(calls=calls, cache_calls=cache_calls, token_ms=token_ms, log=log_to_stderr)
+    print_result(result, as_json)

@@ -80,3 +80,39 @@ def test_parse_filters_maps_known_keys_and_lists():
 
     out = parse_filters(["source=a", "source=b", "path_prefix=/x", "lang=en|de", "team=core"])
     assert out == {"sources": ["a", "b"], "path_prefix": "/x", "match": {"lang": ["en", "de"], "team": "core"}}
+
+
+def test_audit_lists_answers_and_prunes_old_rows(tmp_path, monkeypatch):
+    from datetime import timedelta
+
+    from sqlalchemy import update
+
+    from citewise.api.orchestration.audit import AuditLog, AuditRow
+    from citewise.api.orchestration.schemas import ChatResult
+    from citewise.db import init_db, utcnow
+    from citewise.identity import Identity
+    from citewise.settings import Settings
+
+    monkeypatch.setenv("CITEWISE_DATA_DIR", str(tmp_path / "data"))
+    settings = Settings()
+    db = init_db(settings.db_url)
+    log = AuditLog(db, settings.telemetry)
+    result = ChatResult(
+        answer="a", citations=[], grounded=True, refused=False, flags=["x"], session_id=None, trace_id="t1",
+        timings={}, profile="citewise", provider="extractive", endpoint="extractive", template="answer@2",
+    )  # fmt: skip
+    log.record(Identity(tenant="acme", user_id="bob", key_id="k1"), "t1", "q?", result)
+    out = runner.invoke(app, ["audit", "list", "--tenant", "acme", "--json"])
+    assert out.exit_code == 0, out.output
+    row = json.loads(out.stdout.splitlines()[0])
+    assert row["user_id"] == "bob" and row["template"] == "answer@2" and row["flags"] == ["x"]
+    log.record(Identity(tenant="acme", user_id="bob", key_id="k1"), "t0", "old q?", result)
+    with db.begin() as s:  # that second row dates from before the retention window
+        s.execute(
+            update(AuditRow)
+            .where(AuditRow.trace_id == "t0")
+            .values(at=utcnow() - timedelta(days=settings.telemetry.audit_retention_days + 1))
+        )
+    out = runner.invoke(app, ["audit", "prune"])
+    assert out.exit_code == 0 and "deleted 1 rows" in out.stdout
+    assert len(runner.invoke(app, ["audit", "list", "--tenant", "acme", "--json"]).stdout.splitlines()) == 1
