@@ -68,3 +68,22 @@ def eval_answers(
     if out is not None:
         write_answer_reports(report, rows, out)
     typer.echo(json.dumps(report) if as_json else "\n".join(f"{k}: {v}" for k, v in report.items()))
+
+
+@app.command("memory")
+def eval_memory(
+    dataset: BeirArg,
+    conversations: Annotated[Path, typer.Option(help="JSONL: id, turns [{question, doc_id}]")],
+    llm_model: Annotated[
+        Path | None, typer.Option(help="a .gguf model for the LLM rewrite (needs the llamacpp extra)")
+    ] = None,
+    details: Annotated[bool, typer.Option("--details", help="print every follow-up's queries and results")] = False,
+    as_json: JsonOpt = False,
+) -> None:
+    """How often a follow-up's search query finds the right document: as typed, heuristic and LLM rewrite."""
+    from citewise.evals.memory_eval import run_memory_eval
+
+    report = run_memory_eval(dataset, conversations, llm_model=llm_model, log=log_to_stderr)
+    if not details:
+        report.pop("details")
+    typer.echo(json.dumps(report) if as_json else json.dumps(report, indent=2))

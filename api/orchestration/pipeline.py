@@ -111,7 +111,7 @@ class ChatPipeline:
 
     def _helper(self, profile: LlmProfile, turn: Turn):  # noqa: ANN202
         """The profile's own model for memory chores (summary, standalone query); None without a model."""
-        if profile.provider == "extractive" or self.settings.chat.rewrite_follow_ups == "heuristic":
+        if profile.provider == "extractive" or not self.settings.chat.memory_llm:
             return None
         provider = self._provider(profile)
 
