@@ -102,6 +102,10 @@ class _ProfileBase(BaseModel):
     temperature: float = 0.1
     max_tokens: int = Field(400, ge=1)
     prompt: str | None = Field(None, description="prompt template (answer, answer@2); unset = chat.prompt_template")
+    ungrounded: Literal["flag", "supported_only", "refuse"] = Field(
+        "supported_only",
+        description="an answer with unsupported sentences: flag it, keep only the supported ones, or refuse",
+    )
     fallback: list[str] = Field(
         default_factory=lambda: ["extractive"],
         description="tried in order when this profile fails: another profile's name, or a provider kind",
@@ -238,12 +242,44 @@ LlmProfile = Annotated[
 ]
 
 
+class AnswerabilityModel(BaseModel):
+    """A logistic decision over retrieval signals (api/orchestration/answerability.py); refit with
+    `python -m citewise.evals.calibrate_answerability`."""
+
+    weights: dict[str, float] = Field(default_factory=dict)
+    bias: float = 0.0
+    threshold: float = Field(0.5, ge=0, le=1, description="answer when the score is at least this")
+
+
 class ChatSettings(BaseModel):
     profiles: list[LlmProfile] = Field(default_factory=lambda: [ExtractiveProfile()])
     default_profile: str = "citewise"
     sources: int = Field(5, ge=1, le=20, description="passages given to the answerer")
     # Calibrated on scifact-dev by `python -m citewise.evals.calibrate_chat` (809 queries): 0.43 keeps 95% of answerable
     # questions answered; 0.58 separates supporting from non-supporting passages at 61% balanced accuracy.
+    answerability: Literal["calibrated", "threshold"] = Field(
+        "calibrated", description="calibrated: the fitted decision; threshold: evidence_threshold alone"
+    )
+    # Fitted by `python -m citewise.evals.calibrate_answerability --scifact ../shared/evaldata/scifact-dev`
+    # (5-fold CV over scifact, company-policies, general and sample; see docs/architecture.md for the figures).
+    answerability_model: AnswerabilityModel = Field(
+        default_factory=lambda: AnswerabilityModel(
+            weights={
+                "dense1": 3.185171,
+                "dense_lead": 0.494769,
+                "sparse1_log": -0.6046,
+                "sparse_per_term": 0.372208,
+                "agree": 0.542771,
+                "coverage_best": 1.887246,
+                "coverage_all": 4.169098,
+                "coverage_sentence": 3.07796,
+                "missing_all": 0.39192,
+                "answer_type": 0.682332,
+            },
+            bias=-8.827743,
+            threshold=0.087302,
+        )
+    )
     evidence_threshold: float = Field(0.43, description="refuse when the best passage's dense cosine is below")
     support_threshold: float = Field(0.58, description="share of a sentence's content terms its source must hold")
     history_turns: int = Field(4, ge=0)

@@ -2,9 +2,11 @@
 
 Per question: normalised exact match and token F1 (best over the gold answers), whether a gold answer
 appears in the answer, refusal, and the citations. A question with no gold answers is unanswerable and is
-correct when refused. Citation validity is the share of [n] markers that resolve to a supplied source
-(dangling ones are removed by the pipeline and counted here); with gold doc ids, citation precision and
-recall compare the cited documents' keys with them.
+correct when refused. Per question, `grounded` and the pipeline's `flags`; overall, the grounded rate of the
+answers given and what the profile's ungrounded-answer policy did (sentences removed, answers refused).
+Citation validity is the share of [n] markers that resolve to a supplied source (dangling ones are removed
+by the pipeline and counted here); with gold doc ids, citation precision and recall compare the cited
+documents' keys with them.
 """
 
 from __future__ import annotations
@@ -40,7 +42,13 @@ def token_f1(prediction: str, gold: str) -> float:
 
 def score_item(item: QAItem, result: dict) -> dict:
     answer, refused = result["answer"], result["refused"]
-    row: dict = {"question": item.question, "answer": answer, "refused": refused}
+    row: dict = {
+        "question": item.question,
+        "answer": answer,
+        "refused": refused,
+        "grounded": bool(result.get("grounded")),
+        "flags": list(result["flags"]),
+    }
     if item.answers:
         row["exact_match"] = float(any(normalise(answer) == normalise(g) for g in item.answers)) if not refused else 0.0
         row["f1"] = max(token_f1(answer, g) for g in item.answers) if not refused else 0.0
@@ -113,6 +121,11 @@ def run_answer_eval(
     finally:
         retriever.close()
     answerable = [r for r in rows if "f1" in r]
+    answered = [r for r in rows if not r["refused"]]
+
+    def flagged(flag: str) -> int:
+        return sum(flag in r["flags"] for r in rows)
+
     total = sum(r["citations_total"] for r in rows)
     report = {
         "file": Path(qa_file).name,
@@ -127,6 +140,11 @@ def run_answer_eval(
         "citation_precision": _mean(rows, "citation_precision"),
         "citation_recall": _mean(rows, "citation_recall"),
         "latency_ms_p50": round(sorted(latency)[len(latency) // 2], 2),
+        "grounded_rate": round(sum(r["grounded"] for r in answered) / len(answered), 4) if answered else None,
+        "ungrounded_policy": getattr(pipeline.profile(profile), "ungrounded", "flag"),
+        "policy_trimmed": flagged("ungrounded:removed_unsupported"),  # unsupported sentences removed
+        "policy_refused": flagged("ungrounded:refused"),  # nothing supported was left
+        "model_refusals": flagged("model_refusal"),
     }
     return report, rows
 

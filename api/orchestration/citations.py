@@ -101,3 +101,16 @@ def cite(answer: str, sources: list[SearchHit], threshold: float) -> CitedAnswer
     return CitedAnswer(
         answer=answer.strip(), citations=[citations[n] for n in sorted(citations)], grounded=grounded, flags=flags
     )
+
+
+def supported_only(cited: CitedAnswer) -> str:
+    """The answer without the sentences `cite` flagged as unsupported or uncited ("" when none is left that
+    states a fact)."""
+    bad = {
+        int(f.rsplit(":", 1)[1]) for f in cited.flags if f.startswith(("unsupported_sentence:", "uncited_sentence:"))
+    }
+    spans = textutil.sentence_spans(cited.answer)
+    kept = [cited.answer[a:b] for i, (a, b) in enumerate(spans, 1) if i not in bad]
+    if not any(len(textutil.terms(MARKER.sub("", s))) >= MIN_FACT_TERMS for s in kept):
+        return ""
+    return " ".join(kept)

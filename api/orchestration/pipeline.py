@@ -11,10 +11,11 @@ import threading
 import time
 from collections.abc import Iterator
 
+from citewise.api.orchestration import answerability
 from citewise.api.orchestration import guardrails as guards
 from citewise.api.orchestration.budget import fit_sources, listing
 from citewise.api.orchestration.cache import AnswerCache, NoAnswerCache, answer_key
-from citewise.api.orchestration.citations import Citation, cite
+from citewise.api.orchestration.citations import Citation, cite, supported_only
 from citewise.api.orchestration.memory import heuristic_rewrite, recall
 from citewise.api.orchestration.prompts import PromptRegistry, Template
 from citewise.api.orchestration.providers import Call, FallbackChain, LlmProvider, Prompt, Source, build_provider
@@ -209,16 +210,16 @@ class ChatPipeline:
         yield Event("retrieval", [s.model_dump() for s in self._sources(turn.hits)])
         retrieve = lap("retrieve", hits=len(turn.hits), mode=str(result.mode), reranker=result.reranker)
         spans.stages(retrieve, retrieve_start, result.timings_ms)
-        # 4. evidence check
-        best = max((h.scores.get("dense", 0.0) for h in turn.hits), default=0.0)
-        turn.checks["evidence"] = "pass" if best >= chat.evidence_threshold else "refuse"
-        if best < chat.evidence_threshold:
-            turn.flags.append(f"insufficient_evidence:{best:.2f}<{chat.evidence_threshold:.2f}")
-            lap("evidence")
+        # 4. evidence check: the calibrated decision over retrieval signals (or the old dense threshold)
+        answerable, detail = self._answerable(turn)
+        turn.checks["evidence"] = "pass" if answerable else "refuse"
+        if not answerable:
+            turn.flags.append(f"insufficient_evidence:{detail}")
+            lap("evidence", decision="refuse")
             self.telemetry.refusals.labels("evidence").inc()
             yield Event("done", self._result(turn, REFUSAL, [], refused=True))
             return
-        lap("evidence")
+        lap("evidence", decision="answer")
         # 5. prompt: the template, sources with instruction-like text neutralised, fitted to the window
         template = self.template(turn.identity.tenant, turn.request.prompt, profile)
         turn.template = template.ref
@@ -279,11 +280,32 @@ class ChatPipeline:
                 turn.checks["pii"] = "redact"
                 turn.flags.append("pii:redact:" + ",".join(kinds))
         lap("output_guard")
-        # 9. cite
+        # 9. cite, then the profile's policy for sentences the passages do not support
+        if chain.call.provider != "extractive" and answerability.model_refused(answer):
+            turn.flags.append("model_refusal")  # the model itself found no answer in the sources
+            turn.checks["evidence"] = "refuse"
+            lap("cite")
+            self.telemetry.refusals.labels("model").inc()
+            yield Event("done", self._result(turn, REFUSAL, [], refused=True))
+            return
         cited = cite(answer, citable, chat.support_threshold)
-        turn.flags.extend(cited.flags)
-        turn.checks["citations"] = "fixed" if any(f.startswith("dangling") for f in cited.flags) else "pass"
         turn.checks["groundedness"] = "pass" if cited.grounded else "flag"
+        policy = getattr(profile, "ungrounded", "flag")
+        if not cited.grounded and policy != "flag":
+            kept = supported_only(cited) if policy == "supported_only" else ""
+            if kept:
+                turn.flags.extend([*cited.flags, "ungrounded:removed_unsupported"])  # what was removed, and why
+                turn.checks["groundedness"] = "trimmed"
+                cited = cite(kept, citable, chat.support_threshold)
+            else:
+                turn.flags.extend([*cited.flags, "ungrounded:refused"])
+                turn.checks["groundedness"] = "refuse"
+                lap("cite")
+                self.telemetry.refusals.labels("ungrounded").inc()
+                yield Event("done", self._result(turn, REFUSAL, [], refused=True))
+                return
+        turn.flags.extend(f for f in cited.flags if f not in turn.flags)
+        turn.checks["citations"] = "fixed" if any(f.startswith("dangling") for f in turn.flags) else "pass"
         for c in cited.citations:
             yield Event("citation", c.model_dump())
         lap("cite")
@@ -291,6 +313,15 @@ class ChatPipeline:
         if not chain.failures and "restarted" not in turn.flags:  # a degraded answer is not kept
             self.cache.put(key, done.model_dump(mode="json", include=_CACHED))
         yield Event("done", done)
+
+    def _answerable(self, turn: Turn) -> tuple[bool, str]:
+        chat = self.settings.chat
+        if chat.answerability == "threshold":
+            best = max((h.scores.get("dense", 0.0) for h in turn.hits), default=0.0)
+            return best >= chat.evidence_threshold, f"{best:.2f}<{chat.evidence_threshold:.2f}"
+        model = chat.answerability_model
+        value = answerability.score(answerability.signals(turn.query, turn.hits), model) if turn.hits else 0.0
+        return value >= model.threshold, f"{value:.2f}<{model.threshold:.2f}"
 
     def _generate(self, turn: Turn, profile: LlmProfile, prompt: Prompt, lap):  # noqa: ANN001, ANN202
         """Stream the answer through the fallback chain; (chain, text), or None after an `error` event."""

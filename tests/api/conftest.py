@@ -46,6 +46,7 @@ def env(tmp_path_factory, encoder):
     ).__enter__()
     COUNTED.append(llm_counted)
     settings = Settings(data_dir=root / "data")
+    settings.guards.rate_limit_per_minute = 10_000  # many modules share these keys; the 429 tests set their own limit
     settings.chat.profiles = [
         ExtractiveProfile(name="citewise"),
         OpenAIProfile(name="slow", base_url=llm_slow.url, timeout_s=0.5, max_retries=0),
