@@ -81,3 +81,26 @@ def test_a_new_template_version_misses(env):
     assert _calls() == before + 1 and "cache:hit" not in fresh["flags"]
     assert fresh["template"] == saved.json()["ref"]
     assert "Be concise." in COUNTED[0].requests[-1]["messages"][0]["content"]  # the new version was sent
+
+
+def test_the_redis_backend_keeps_answers_with_a_ttl(redis_url):
+    """Scale-out: the same cache contract on a real redis-server; a cache that is down is a miss."""
+    import redis
+
+    from citewise.api.orchestration.cache import RedisAnswerCache, answer_key, make_answer_cache
+    from citewise.settings import CacheSettings
+
+    cache = make_answer_cache(CacheSettings(backend="redis", redis_url=redis_url, ttl_s=60), None)
+    assert isinstance(cache, RedisAnswerCache)
+    key = answer_key(tenant="t", principals=["user:a"], question="Q?", query="Q?", summary="", chunk_ids=["c1"],
+                     profile="p", template="answer@2")  # fmt: skip
+    assert cache.get(key) is None
+    cache.put(key, {"answer": "A [1]."})
+    assert cache.get(key) == {"answer": "A [1]."}
+    assert 0 < redis.Redis.from_url(redis_url).ttl(f"citewise:answer:{key}") <= 60
+    other = answer_key(tenant="t", principals=["user:b"], question="q", query="q", summary="", chunk_ids=["c1"],
+                       profile="p", template="answer@2")  # fmt: skip
+    assert other != key and cache.get(other) is None
+    down = RedisAnswerCache("redis://127.0.0.1:9/0", 60)
+    assert down.get(key) is None
+    down.put(key, {"answer": "x"})  # no error: the answer is still served, just not cached
