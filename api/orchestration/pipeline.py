@@ -231,7 +231,7 @@ class ChatPipeline:
                 turn.checks["source_injection"] = "neutralise"
                 turn.flags.append(f"source_injection:neutralise:[{i}]")
                 yield Event("guardrail", {"check": "source_injection", "action": "neutralise", "detail": f"[{i}]"})
-            sources.append(Source(n=i, text=clean, title=hit.title))
+            sources.append(Source(n=i, text=clean, title=hit.title, section=(hit.section_path or [""])[-1]))
         summary = guards.neutralise_source(turn.summary)[0] if turn.summary else "(none)"
         fitted = fit_sources(
             sources,

@@ -20,6 +20,7 @@ class Source:
     n: int
     text: str
     title: str = ""
+    section: str = ""  # the passage's innermost heading: what its sentences are about
 
 
 @dataclass(slots=True)

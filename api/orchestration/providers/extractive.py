@@ -36,9 +36,10 @@ class ExtractiveProvider:
         q_terms = textutil.terms(prompt.question)
         scored: list[tuple[float, int, int, str]] = []
         for rank, src in enumerate(prompt.sources):
+            heading = textutil.terms(src.section)  # a sentence under "Crashes" is about crashes
             for a, b in textutil.sentence_spans(src.text):
                 sentence = src.text[a:b]
-                s_terms = textutil.terms(sentence)
+                s_terms = textutil.terms(sentence) | heading
                 complete = sentence.rstrip()[-1:] in ".!?" or len(sentence.split()) >= 12  # not a heading
                 if not s_terms or len(sentence) < 20 or not complete:
                     continue
