@@ -20,6 +20,7 @@ for layer in LAYERS:
 package_data = {
     "citewise": ["migrations/*.mako"],
     "citewise.api.orchestration.prompts": ["*.txt"],
+    "citewise.api.orchestration.routing": ["*.json"],
 }
 
 setup(packages=packages, package_dir=package_dir, package_data=package_data)

@@ -322,6 +322,22 @@ class GuardSettings(BaseModel):
     )
 
 
+class RouterSettings(BaseModel):
+    """The question router (api/orchestration/routing/); examples extend the shipped prototypes."""
+
+    enabled: bool = True
+    margin: float = Field(0.04, ge=0, description="a route other than knowledge must win by this much")
+    rule_bonus: float = Field(0.15, ge=0, description="added to a route's score when one of its rules matches")
+    examples: dict[str, list[str]] = Field(default_factory=dict, description="route -> extra example utterances")
+    tenants: dict[str, dict[str, list[str]]] = Field(
+        default_factory=dict, description="tenant -> route -> extra example utterances for that tenant"
+    )
+    disabled_routes: list[str] = Field(default_factory=list, description="routes never chosen")
+    rule_required: list[str] = Field(
+        default_factory=list, description="routes chosen only when one of their rules matches"
+    )
+
+
 class CacheSettings(BaseModel):
     """The answer cache (its key covers tenant, permissions, question, retrieved chunk versions, profile and
     template, so a hit never crosses permissions or outlives a changed source) and the query-embedding cache."""
@@ -379,6 +395,7 @@ class Settings(BaseSettings):
     api: ApiSettings = Field(default_factory=ApiSettings)
     jobs: JobSettings = Field(default_factory=JobSettings)
     cache: CacheSettings = Field(default_factory=CacheSettings)
+    router: RouterSettings = Field(default_factory=RouterSettings)
     telemetry: TelemetrySettings = Field(default_factory=TelemetrySettings)
 
     @model_validator(mode="after")

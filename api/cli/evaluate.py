@@ -87,3 +87,18 @@ def eval_memory(
     if not details:
         report.pop("details")
     typer.echo(json.dumps(report) if as_json else json.dumps(report, indent=2))
+
+
+@app.command("routing")
+def eval_routing(
+    path: Annotated[Path, typer.Argument(help="JSONL: question, route")],
+    mistakes: Annotated[bool, typer.Option("--mistakes", help="list every misrouted question")] = False,
+    as_json: JsonOpt = False,
+) -> None:
+    """Routing accuracy per route and the latency the router adds (p50/p95)."""
+    from citewise.evals.routing_eval import run_routing_eval
+
+    report = run_routing_eval(path, log=log_to_stderr)
+    if not mistakes:
+        report.pop("mistakes")
+    typer.echo(json.dumps(report) if as_json else json.dumps(report, indent=2))

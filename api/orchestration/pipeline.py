@@ -7,6 +7,7 @@ input guard -> memory (summary, standalone query) -> retrieve -> evidence check 
 
 from __future__ import annotations
 
+import re
 import threading
 import time
 from collections.abc import Iterator
@@ -20,6 +21,7 @@ from citewise.api.orchestration.memory import heuristic_rewrite, recall
 from citewise.api.orchestration.prompts import PromptRegistry, Template
 from citewise.api.orchestration.providers import Call, FallbackChain, LlmProvider, Prompt, Source, build_provider
 from citewise.api.orchestration.providers.openai import StreamInterruptedError
+from citewise.api.orchestration.routing import Route, Router
 from citewise.api.orchestration.schemas import ChatResult, Event, SourceOut, Turn, UsageOut
 from citewise.api.orchestration.telemetry import Telemetry, TurnSpans
 from citewise.errors import CitewiseError, ConfigError, ProviderError, SaturatedError
@@ -28,6 +30,26 @@ from citewise.retrieval.retriever import RetrievalRequest, Retriever, SearchFilt
 from citewise.settings import LlmProfile, Settings
 
 REFUSAL = "I could not find an answer to this in the knowledge base."
+OUT_OF_SCOPE = (
+    "That is outside what I can help with: I answer questions from your organisation's documents, "
+    "and cite the passages I used."
+)
+_THANKS = re.compile(r"\b(thanks?|thank you|thx|cheers|great|perfect|awesome|nice)\b", re.IGNORECASE)
+_BYE = re.compile(r"\b(bye|goodbye|see you|talk to you later|good night|that's all)\b", re.IGNORECASE)
+
+
+def small_talk(question: str) -> str:
+    """The conversational route's reply: no retrieval, no citations, nothing a model could invent."""
+    if _BYE.search(question):
+        return "Goodbye! Come back any time you have a question about your documents."
+    if _THANKS.search(question):
+        return "You're welcome! Ask me anything else about your documents."
+    return (
+        "Hello! I'm Citewise. I answer questions from your organisation's documents and cite the exact "
+        "passages I used. What would you like to know?"
+    )
+
+
 condense = heuristic_rewrite  # the name the rest of the code base and the tests know
 
 
@@ -46,6 +68,11 @@ class ChatPipeline:
         self.prompts = prompts or PromptRegistry(None)
         self.cache = cache or NoAnswerCache()
         self.telemetry = telemetry or Telemetry()
+        self.router = (
+            Router(settings.router, lambda texts: retriever.encoder.embed_documents(texts))
+            if retriever is not None
+            else None
+        )
         self.input_checks = guards.input_checks(settings.guards, embed=lambda text: retriever.encoder.embed_query(text))
         self.profiles = {p.name: p for p in settings.chat.profiles}
         if settings.chat.default_profile not in self.profiles:
@@ -154,7 +181,10 @@ class ChatPipeline:
             spans.calls(turn.calls, profile.name, cached=turn.cached)
             self.telemetry.record_calls(profile.name, turn.calls)
             self.telemetry.record_checks(turn.checks)
-            spans.end({"citewise.flags": list(turn.flags), "citewise.cached": turn.cached})
+            attrs = {"citewise.flags": list(turn.flags), "citewise.cached": turn.cached}
+            if turn.route is not None:
+                attrs |= {"citewise.route": turn.route.name, "citewise.route_confidence": turn.route.confidence}
+            spans.end(attrs)
 
     def _run(self, turn: Turn, profile: LlmProfile, spans: TurnSpans) -> Iterator[Event]:
         chat = self.settings.chat
@@ -180,7 +210,20 @@ class ChatPipeline:
                 yield Event("done", self._result(turn, verdict_answer(verdict), [], refused=True))
                 return
         lap("input_guard")
-        # 2. memory: older turns summarised past the budget; a follow-up becomes a standalone query
+        # 2. route (a forced route skips the router); the vector is the one retrieval reuses from its cache
+        turn.route = self._route(turn)
+        lap("route", route=turn.route.name, confidence=turn.route.confidence)
+        if turn.route.name in ("conversational", "out_of_scope"):
+            answer = small_talk(turn.request.question) if turn.route.name == "conversational" else OUT_OF_SCOPE
+            refused = turn.route.name == "out_of_scope"
+            if refused:
+                self.telemetry.refusals.labels("out_of_scope").inc()
+            yield Event("token", answer)
+            yield Event("done", self._result(turn, answer, [], refused=refused))
+            return
+        if turn.route.name in ("multi_step", "structured"):  # their agent and table tool are not built yet
+            turn.flags.append(f"route_fallback:{turn.route.name}->knowledge")
+        # 3. memory: older turns summarised past the budget; a follow-up becomes a standalone query
         memory = recall(
             turn.memory,
             turn.request.question,
@@ -196,7 +239,7 @@ class ChatPipeline:
         if memory.summarised_by:
             turn.flags.append(f"summarised:{memory.summarised_by}")
         lap("memory", rewritten_by=memory.rewritten_by or "none")
-        # 3. retrieve (the caller's principal goes into every vector query)
+        # 4. retrieve (the caller's principal goes into every vector query)
         retrieve_start = clock[1]
         result = self.retriever.run(
             RetrievalRequest(
@@ -210,7 +253,7 @@ class ChatPipeline:
         yield Event("retrieval", [s.model_dump() for s in self._sources(turn.hits)])
         retrieve = lap("retrieve", hits=len(turn.hits), mode=str(result.mode), reranker=result.reranker)
         spans.stages(retrieve, retrieve_start, result.timings_ms)
-        # 4. evidence check: the calibrated decision over retrieval signals (or the old dense threshold)
+        # 5. evidence check: the calibrated decision over retrieval signals (or the old dense threshold)
         answerable, detail = self._answerable(turn)
         turn.checks["evidence"] = "pass" if answerable else "refuse"
         if not answerable:
@@ -220,7 +263,7 @@ class ChatPipeline:
             yield Event("done", self._result(turn, REFUSAL, [], refused=True))
             return
         lap("evidence", decision="answer")
-        # 5. prompt: the template, sources with instruction-like text neutralised, fitted to the window
+        # 6. prompt: the template, sources with instruction-like text neutralised, fitted to the window
         template = self.template(turn.identity.tenant, turn.request.prompt, profile)
         turn.template = template.ref
         sources = []
@@ -252,7 +295,7 @@ class ChatPipeline:
         )
         citable = turn.hits[: len(fitted.sources)]  # dropped sources cannot be cited
         lap("prompt", template=template.ref)
-        # 6. the answer cache: same caller rights, question, passages (and versions), profile and template
+        # 7. the answer cache: same caller rights, question, passages (and versions), profile and template
         key = self._cache_key(turn, template, citable, profile.name)
         hit = self.cache.get(key)
         self.telemetry.cache.labels("answer", "hit" if hit else "miss").inc()
@@ -262,12 +305,12 @@ class ChatPipeline:
             yield from self._from_cache(turn, hit)
             return
         lap("cache", result="miss")
-        # 7. generate (streamed); an endpoint that dies mid-answer: the answer starts again on another one
+        # 8. generate (streamed); an endpoint that dies mid-answer: the answer starts again on another one
         outcome = yield from self._generate(turn, profile, prompt, lap)
         if outcome is None:
             return
         chain, text = outcome
-        # 8. output guard
+        # 9. output guard
         answer, planted = guards.neutralise_source(text)  # an order that slipped into the answer goes
         turn.checks["output_injection"] = "removed" if planted else "pass"
         if planted:
@@ -280,7 +323,7 @@ class ChatPipeline:
                 turn.checks["pii"] = "redact"
                 turn.flags.append("pii:redact:" + ",".join(kinds))
         lap("output_guard")
-        # 9. cite, then the profile's policy for sentences the passages do not support
+        # 10. cite, then the profile's policy for sentences the passages do not support
         if chain.call.provider != "extractive" and answerability.model_refused(answer):
             turn.flags.append("model_refusal")  # the model itself found no answer in the sources
             turn.checks["evidence"] = "refuse"
@@ -313,6 +356,14 @@ class ChatPipeline:
         if not chain.failures and "restarted" not in turn.flags:  # a degraded answer is not kept
             self.cache.put(key, done.model_dump(mode="json", include=_CACHED))
         yield Event("done", done)
+
+    def _route(self, turn: Turn) -> Route:
+        if turn.request.route:
+            return Route(name=turn.request.route, confidence=1.0, reason="forced")
+        if not self.settings.router.enabled or self.router is None:
+            return Route(name="knowledge", confidence=1.0, reason="off")
+        vector = self.retriever.query_vectors.get(turn.request.question, self.retriever.encoder.embed_query)
+        return self.router.route(turn.request.question, vector, turn.identity.tenant)
 
     def _answerable(self, turn: Turn) -> tuple[bool, str]:
         chat = self.settings.chat
@@ -410,6 +461,7 @@ class ChatPipeline:
             provider=turn.call.provider if turn.call else None,
             endpoint=turn.call.endpoint if turn.call else None,
             template=turn.template,
+            route=turn.route,
             usage=UsageOut.of(turn.calls),
         )
 

@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, Field, StrictBool
 
 from citewise.api.orchestration.citations import Citation, SourceRef
 from citewise.api.orchestration.providers.base import Call, Usage
+from citewise.api.orchestration.routing import Route
 from citewise.api.orchestration.sessions import Memory
 from citewise.identity import Identity
 from citewise.models import SearchHit
 from citewise.retrieval.retriever import SearchFilters
+
+RouteName = Literal["knowledge", "conversational", "out_of_scope", "multi_step", "structured"]
 
 
 class ChatRequest(BaseModel):
@@ -22,6 +25,7 @@ class ChatRequest(BaseModel):
     stream: StrictBool = False
     profile: str | None = Field(None, description="answering profile; default from settings")
     prompt: str | None = Field(None, description="prompt template (answer, answer@2); default from the profile")
+    route: RouteName | None = Field(None, description="skip the router and take this route")
 
 
 class SourceOut(SourceRef):
@@ -67,6 +71,7 @@ class ChatResult(BaseModel):
     provider: str | None = Field(None, description="the provider kind that answered (openai, extractive, ...)")
     endpoint: str | None = Field(None, description="the model server that answered")
     template: str | None = Field(None, description="the prompt template the answer was built from (name@version)")
+    route: Route | None = Field(None, description="where the router sent the question, and how sure it was")
     usage: UsageOut = Field(default_factory=UsageOut)
 
 
@@ -90,6 +95,7 @@ class Turn:
     profile: str | None = None
     template: str | None = None
     cached: bool = False
+    route: Route | None = None
     hits: list[SearchHit] = field(default_factory=list)
     flags: list[str] = field(default_factory=list)
     checks: dict[str, str] = field(default_factory=dict)

@@ -60,7 +60,8 @@ def test_the_pipeline_reports_what_it_left_out_and_never_cites_it():
         settings.chat.profiles = [OpenAIProfile(name="small", base_url=llm.url, context_window=800, max_tokens=300)]
         settings.chat.default_profile = "small"
         pipeline = ChatPipeline(settings, _FiveHits())
-        turn = Turn(identity=Identity(key_id="k"), request=ChatRequest(question="How many holiday days?"), trace_id="t")
+        request = ChatRequest(question="How many holiday days?", route="knowledge")  # no encoder here to route with
+        turn = Turn(identity=Identity(key_id="k"), request=request, trace_id="t")
         result = pipeline.answer(turn)
         sent = llm.requests[0]["messages"][1]["content"]
     assert result.checks["context"] == "trimmed"

@@ -34,7 +34,8 @@ def test_a_fresh_site_packages_holds_only_citewise(tmp_path):
     record = next(site.glob("citewise-*.dist-info")) / "RECORD"
     roots = {line.split("/", 1)[0] for line in record.read_text().splitlines() if line and not line.startswith("..")}
     assert {r for r in roots if not r.endswith(".dist-info")} == {"citewise"}
-    for data in ["api/orchestration/prompts/answer@1.txt", "migrations/script.py.mako", "migrations/env.py"]:
+    shipped = ["api/orchestration/prompts/answer@1.txt", "api/orchestration/routing/examples.json"]
+    for data in [*shipped, "migrations/script.py.mako", "migrations/env.py"]:
         assert (site / "citewise" / data).is_file(), data
     for layer in ["connectors", "retrieval", "ingest", "api", "evals"]:  # every module of every layer
         for module in (REPO / layer).rglob("*.py"):
