@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import sys
 
-from citewise.api.cli import audit, bench, connectors, documents, evaluate, jobs, keys, models, serve
+from citewise.api.cli import audit, bench, connectors, documents, evaluate, jobs, keys, models, review, serve
 from citewise.api.cli.common import command_group
 
 app = command_group(help="Citewise: cited answers from your documents.")
@@ -17,6 +17,7 @@ app.add_typer(keys.app, name="keys")
 app.add_typer(connectors.app, name="connectors")
 app.add_typer(evaluate.app, name="eval")
 app.add_typer(audit.app, name="audit")
+app.add_typer(review.app, name="review")
 
 
 def main() -> None:

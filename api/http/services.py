@@ -14,6 +14,7 @@ from citewise.api.orchestration.cache import make_answer_cache
 from citewise.api.orchestration.guardrails import RateLimit
 from citewise.api.orchestration.pipeline import ChatPipeline
 from citewise.api.orchestration.prompts import PromptRegistry
+from citewise.api.orchestration.review import ReviewQueue
 from citewise.api.orchestration.sessions import SessionStore
 from citewise.api.orchestration.telemetry import Telemetry, configure_tracing, flush_tracing
 from citewise.db import init_db
@@ -38,6 +39,7 @@ class Services:
         import citewise.api.orchestration.audit  # noqa: F401  (register tables)
         import citewise.api.orchestration.cache  # noqa: F401
         import citewise.api.orchestration.prompts  # noqa: F401
+        import citewise.api.orchestration.review  # noqa: F401
         import citewise.api.orchestration.sessions  # noqa: F401
         import citewise.identity  # noqa: F401
         import citewise.ingest.state  # noqa: F401
@@ -59,6 +61,10 @@ class Services:
     @cached_property
     def prompts(self) -> PromptRegistry:
         return PromptRegistry(self.db)
+
+    @cached_property
+    def review(self) -> ReviewQueue:
+        return ReviewQueue(self.db)
 
     @cached_property
     def audit(self) -> AuditLog:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from citewise.api.http.routers import audit, chat, connectors, documents, health, openai, prompts, search
+from citewise.api.http.routers import audit, chat, connectors, documents, health, openai, prompts, review, search
 
 ROUTERS = [
     health.router,
@@ -13,4 +13,5 @@ ROUTERS = [
     connectors.router,
     prompts.router,
     audit.router,
+    review.router,
 ]

@@ -49,6 +49,7 @@ def finisher(services: Services):  # noqa: ANN201
             if turn.new_summary:
                 services.sessions.save_summary(turn.request.session_id, *turn.new_summary)
         services.audit.record(turn.identity, turn.trace_id, turn.request.question, result)
+        services.review.consider(turn.identity, turn.trace_id, turn.request.question, result)
         log.info("answer", extra={"fields": {"flags": result.flags, "timings": result.timings, "outcome": outcome}})
 
     return finish
