@@ -87,6 +87,20 @@ class UploadJob(BaseModel):
     error: str | None = None
 
 
+class Passage(BaseModel):
+    chunk_id: str
+    chunk_index: int
+    page: int | None
+    text: str
+
+
+class DocumentPassages(BaseModel):
+    doc_id: str
+    title: str
+    uri: str
+    passages: list[Passage]
+
+
 class DocumentInfo(BaseModel):
     doc_id: str
     title: str
@@ -221,6 +235,25 @@ class DocumentService:
             )
             for p in points
         ]
+
+    def passages(self, principal: Principal, doc_id: str, limit: int = 1000) -> DocumentPassages:
+        """A document's chunks in order, for a principal that may read it (else not found, as for search)."""
+        visible = permission_filter(principal)
+        visible.match = {"doc_id": doc_id}
+        points = self.ingestor.store.scroll(visible, limit=max(1, min(limit, 10_000)))
+        if not points:
+            raise NotFoundError(f"no document {doc_id!r} visible to this key")
+        points.sort(key=lambda p: p.payload.chunk_index or 0)
+        first = points[0].payload
+        return DocumentPassages(
+            doc_id=doc_id,
+            title=first.title,
+            uri=first.path,
+            passages=[
+                Passage(chunk_id=p.id, chunk_index=p.payload.chunk_index or 0, page=p.payload.page, text=p.payload.text)
+                for p in points
+            ],
+        )
 
     def require_visible(self, principal: Principal, doc_id: str) -> None:
         visible = permission_filter(principal)

@@ -5,11 +5,11 @@ from __future__ import annotations
 import logging
 import sys
 
-from citewise.api.cli import audit, bench, connectors, documents, evaluate, jobs, keys, models, review, serve
+from citewise.api.cli import audit, bench, connectors, documents, evaluate, jobs, keys, mcp, models, review, serve
 from citewise.api.cli.common import command_group
 
 app = command_group(help="Citewise: cited answers from your documents.")
-for commands in (documents.app, serve.app, jobs.app):  # top-level commands
+for commands in (documents.app, serve.app, jobs.app, mcp.app):  # top-level commands
     app.add_typer(commands)
 app.add_typer(bench.app, name="bench")
 app.add_typer(models.app, name="models")

@@ -9,7 +9,7 @@ from fastapi.responses import JSONResponse
 
 from citewise.api.http.deps import Caller, ServicesDep, require_admin
 from citewise.api.http.errors import documented
-from citewise.ingest.documents import UploadJob
+from citewise.ingest.documents import DocumentPassages, UploadJob
 
 router = APIRouter(tags=["documents"])
 
@@ -42,6 +42,12 @@ def upload_status(upload_id: str, caller: Caller, services: ServicesDep) -> Uplo
 def list_documents(caller: Caller, services: ServicesDep, limit: int = 100) -> dict:
     docs = [d.model_dump() for d in services.documents.list(caller, limit=limit)]
     return {"documents": docs, "count": len(docs)}
+
+
+@router.get("/v1/documents/{doc_id}/passages", responses=documented(404))
+def document_passages(doc_id: str, caller: Caller, services: ServicesDep) -> DocumentPassages:
+    """The document's passages in order, if the key may read it (another principal's is a 404)."""
+    return services.documents.passages(caller, doc_id)
 
 
 @router.delete("/v1/documents/{doc_id}", responses=documented(403, 404))

@@ -1,0 +1,140 @@
+"""Citewise as an MCP server (the official `mcp` SDK): tools `search`, `ask` and `read_document`, every call
+made as the principal of one API key.
+
+Two backends behind one Protocol: `RemoteBackend` calls a running Citewise server's HTTP API (so it runs
+beside `citewise serve` on the same data dir, which the server holds), `LocalBackend` opens the data dir
+itself. Either way the key's principal goes into every retrieval call: the scoping is the API's own. Text
+that goes back to the client's model is data: instruction-like sentences in passages are neutralised.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Protocol
+
+import httpx
+
+from citewise.api.orchestration import guardrails as guards
+from citewise.errors import CitewiseError, NotFoundError, PermissionDeniedError, UpstreamError
+from citewise.settings import Settings
+
+
+class Backend(Protocol):
+    def search(self, query: str, k: int) -> list[dict[str, Any]]: ...
+
+    def ask(self, question: str) -> dict[str, Any]: ...
+
+    def read_document(self, doc_id: str) -> dict[str, Any]: ...
+
+
+def _clean(text: str) -> str:
+    return guards.neutralise_source(text)[0]
+
+
+def _hit(row: dict[str, Any]) -> dict[str, Any]:
+    keep = ("doc_id", "chunk_id", "title", "path", "page", "score")
+    return {**{k: row.get(k) for k in keep}, "text": _clean(row.get("text", ""))}
+
+
+class RemoteBackend:
+    """Through a running server's HTTP API, with the key as the bearer token."""
+
+    def __init__(self, url: str, key: str) -> None:
+        self.client = httpx.Client(base_url=url.rstrip("/"), headers={"Authorization": f"Bearer {key}"}, timeout=120)
+
+    def _call(self, method: str, path: str, **kwargs: Any) -> Any:
+        try:
+            response = self.client.request(method, path, **kwargs)
+        except httpx.HTTPError as exc:
+            raise UpstreamError(f"Citewise server unreachable: {type(exc).__name__}") from exc
+        if response.status_code == 404:
+            raise NotFoundError(response.json().get("detail", "not found"))
+        if response.status_code in (401, 403):
+            raise PermissionDeniedError(response.json().get("detail", "not allowed"))
+        if response.status_code >= 400:
+            raise UpstreamError(f"HTTP {response.status_code}: {response.json().get('detail', '')}")
+        return response.json()
+
+    def search(self, query: str, k: int) -> list[dict[str, Any]]:
+        return [_hit(h) for h in self._call("POST", "/v1/search", json={"query": query, "k": k})["hits"]]
+
+    def ask(self, question: str) -> dict[str, Any]:
+        return _answer(self._call("POST", "/v1/chat", json={"question": question}))
+
+    def read_document(self, doc_id: str) -> dict[str, Any]:
+        doc = self._call("GET", f"/v1/documents/{doc_id}/passages")
+        return {**doc, "passages": [{**p, "text": _clean(p["text"])} for p in doc["passages"]]}
+
+
+class LocalBackend:
+    """Opens the data dir (index, metadata DB, models) in this process; the key is looked up here."""
+
+    def __init__(self, settings: Settings, key: str) -> None:
+        from citewise.api.http.services import Services
+        from citewise.identity import lookup
+
+        self.services = Services(settings)
+        self.services.open()
+        found = lookup(self.services.db, key)
+        if found is None:
+            raise PermissionDeniedError("invalid or revoked API key")
+        self.identity = found
+
+    def search(self, query: str, k: int) -> list[dict[str, Any]]:
+        from citewise.retrieval.retriever import RetrievalRequest
+
+        hits = self.services.retriever.run(RetrievalRequest(query=query, principal=self.identity, k=k)).hits
+        return [_hit(h.model_dump()) for h in hits]
+
+    def ask(self, question: str) -> dict[str, Any]:
+        from citewise.api.orchestration.schemas import ChatRequest, Turn
+
+        turn = Turn(identity=self.identity, request=ChatRequest(question=question), trace_id="mcp")
+        result = self.services.pipeline.answer(turn)
+        self.services.audit.record(self.identity, turn.trace_id, question, result)
+        return _answer(result.model_dump())
+
+    def read_document(self, doc_id: str) -> dict[str, Any]:
+        doc = self.services.documents.passages(self.identity, doc_id).model_dump()
+        return {**doc, "passages": [{**p, "text": _clean(p["text"])} for p in doc["passages"]]}
+
+    def close(self) -> None:
+        self.services.close()
+
+
+def _answer(result: dict[str, Any]) -> dict[str, Any]:
+    keep = ("answer", "refused", "grounded", "flags", "trace_id")
+    cites = [{k: c.get(k) for k in ("n", "doc_id", "chunk_id", "title", "quote")} for c in result.get("citations", [])]
+    return {**{k: result.get(k) for k in keep}, "citations": cites}
+
+
+def build_server(backend: Backend):  # noqa: ANN201
+    """The MCP server with Citewise's tools over `backend`."""
+    from mcp.server.mcpserver import MCPServer
+
+    server = MCPServer(
+        "citewise",
+        instructions="Search and ask the organisation's documents; results are scoped to your API key.",
+    )
+
+    def guarded(call):  # noqa: ANN001, ANN202
+        try:
+            return call()
+        except CitewiseError as exc:  # a tool error the client's model can read, never a crash
+            return {"error": str(exc)}
+
+    @server.tool()
+    def search(query: str, k: int = 5) -> dict:
+        """Hybrid search over the documents this key may read; passages with their ids and scores."""
+        return guarded(lambda: {"hits": backend.search(query, max(1, min(k, 20)))})
+
+    @server.tool()
+    def ask(question: str) -> dict:
+        """A grounded answer with citations to the passages it used (or a refusal)."""
+        return guarded(lambda: backend.ask(question))
+
+    @server.tool()
+    def read_document(doc_id: str) -> dict:
+        """A document's passages in order, if this key may read it."""
+        return guarded(lambda: backend.read_document(doc_id))
+
+    return server
