@@ -21,10 +21,10 @@ def mcp(
     ] = None,
 ) -> None:
     """Serve MCP over stdio. Every tool call is made as the key's principal."""
-    from citewise.api.http.mcp import LocalBackend, RemoteBackend, build_server
+    from citewise.api.http.mcp import LocalBackend, RemoteBackend, stdio_server
 
     key = key or os.environ.get("CITEWISE_API_KEY")
     if not key:
         fail("an API key is needed: --key or CITEWISE_API_KEY")
     backend = RemoteBackend(url, key) if url else LocalBackend(Settings(), key)
-    build_server(backend).run("stdio")
+    stdio_server(backend).run("stdio")

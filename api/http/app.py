@@ -11,8 +11,10 @@ import uuid
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, Request
+from starlette.routing import Route
 
 from citewise.api.http.errors import install_error_handlers, internal_error_response
+from citewise.api.http.mcp import http_endpoint
 from citewise.api.http.observability import trace_id_var
 from citewise.api.http.routers import ROUTERS
 from citewise.api.http.services import Services
@@ -23,11 +25,13 @@ log = logging.getLogger("citewise.api")
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     services = Services(settings or Settings())
+    mcp_server, mcp_endpoint = http_endpoint(services, services.settings.api.host)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):  # noqa: ANN202
         services.open()
-        yield
+        async with mcp_server.session_manager.run():  # the MCP endpoint's transport
+            yield
         services.close()
 
     app = FastAPI(
@@ -73,4 +77,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_error_handlers(app)
     for router in ROUTERS:
         app.include_router(router)
+    # MCP over streamable HTTP (not in the OpenAPI spec: it speaks JSON-RPC), the API key as bearer token.
+    app.router.routes.append(Route("/mcp", endpoint=mcp_endpoint, methods=["GET", "POST", "DELETE"]))
     return app

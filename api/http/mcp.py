@@ -9,9 +9,11 @@ that goes back to the client's model is data: instruction-like sentences in pass
 
 from __future__ import annotations
 
+import uuid
 from typing import Any, Protocol
 
 import httpx
+from mcp.server.mcpserver import Context, MCPServer  # module level: the SDK reads the tools' annotations
 
 from citewise.api.orchestration import guardrails as guards
 from citewise.errors import CitewiseError, NotFoundError, PermissionDeniedError, UpstreamError
@@ -88,7 +90,7 @@ class LocalBackend:
     def ask(self, question: str) -> dict[str, Any]:
         from citewise.api.orchestration.schemas import ChatRequest, Turn
 
-        turn = Turn(identity=self.identity, request=ChatRequest(question=question), trace_id="mcp")
+        turn = Turn(identity=self.identity, request=ChatRequest(question=question), trace_id=uuid.uuid4().hex)
         result = self.services.pipeline.answer(turn)
         self.services.audit.record(self.identity, turn.trace_id, question, result)
         return _answer(result.model_dump())
@@ -107,34 +109,90 @@ def _answer(result: dict[str, Any]) -> dict[str, Any]:
     return {**{k: result.get(k) for k in keep}, "citations": cites}
 
 
-def build_server(backend: Backend):  # noqa: ANN201
-    """The MCP server with Citewise's tools over `backend`."""
-    from mcp.server.mcpserver import MCPServer
+class ServicesBackend:
+    """In the API server: its own services, as one caller (the HTTP MCP endpoint builds one per request)."""
 
+    def __init__(self, services, identity) -> None:  # noqa: ANN001
+        self.services, self.identity = services, identity
+
+    search = LocalBackend.search
+    ask = LocalBackend.ask
+    read_document = LocalBackend.read_document
+
+
+def build_server(backend_for, **server_options: Any):  # noqa: ANN001, ANN201
+    """The MCP server with Citewise's tools; `backend_for(ctx)` gives the backend of the calling principal
+    (one fixed backend over stdio, the bearer key's over HTTP)."""
     server = MCPServer(
         "citewise",
         instructions="Search and ask the organisation's documents; results are scoped to your API key.",
+        **server_options,
     )
 
-    def guarded(call):  # noqa: ANN001, ANN202
+    def guarded(ctx: Context, call):  # noqa: ANN001, ANN202
         try:
-            return call()
+            return call(backend_for(ctx))
         except CitewiseError as exc:  # a tool error the client's model can read, never a crash
             return {"error": str(exc)}
 
     @server.tool()
-    def search(query: str, k: int = 5) -> dict:
+    def search(query: str, ctx: Context, k: int = 5) -> dict:
         """Hybrid search over the documents this key may read; passages with their ids and scores."""
-        return guarded(lambda: {"hits": backend.search(query, max(1, min(k, 20)))})
+        return guarded(ctx, lambda b: {"hits": b.search(query, max(1, min(k, 20)))})
 
     @server.tool()
-    def ask(question: str) -> dict:
+    def ask(question: str, ctx: Context) -> dict:
         """A grounded answer with citations to the passages it used (or a refusal)."""
-        return guarded(lambda: backend.ask(question))
+        return guarded(ctx, lambda b: b.ask(question))
 
     @server.tool()
-    def read_document(doc_id: str) -> dict:
+    def read_document(doc_id: str, ctx: Context) -> dict:
         """A document's passages in order, if this key may read it."""
-        return guarded(lambda: backend.read_document(doc_id))
+        return guarded(ctx, lambda b: b.read_document(doc_id))
 
     return server
+
+
+def stdio_server(backend: Backend):  # noqa: ANN201
+    return build_server(lambda ctx: backend)
+
+
+IDENTITY = "citewise_identity"
+
+
+def http_endpoint(services, host: str):  # noqa: ANN001, ANN201
+    """(MCP server, ASGI app for POST/GET /mcp): the streamable-HTTP transport, the API key as the bearer
+    token (401 without a valid one, before MCP sees the request), every tool call as that key."""
+    from citewise.identity import lookup
+
+    def backend_for(ctx) -> ServicesBackend:  # noqa: ANN001
+        request = ctx.request_context.request
+        return ServicesBackend(services, request.scope["state"][IDENTITY])
+
+    server = build_server(backend_for)
+    starlette_app = server.streamable_http_app(streamable_http_path="/mcp", stateless_http=True, host=host)
+    inner = next(r for r in starlette_app.routes if getattr(r, "path", "") == "/mcp").app
+
+    class Endpoint:  # an ASGI app (a class instance: Starlette passes a plain function a Request instead)
+        async def __call__(self, scope, receive, send) -> None:  # noqa: ANN001
+            from starlette.responses import JSONResponse
+
+            headers = {k.decode().lower(): v.decode() for k, v in scope.get("headers", [])}
+            auth = headers.get("authorization", "")
+            key = auth[7:].strip() if auth.lower().startswith("bearer ") else headers.get("x-api-key", "")
+            identity = lookup(services.db, key) if key else None
+            if identity is None:
+                message = "a valid API key is needed as the bearer token"
+                body = {"detail": message, "error": {"message": message, "type": "authentication_error"}}
+                await JSONResponse(body, status_code=401)(scope, receive, send)
+                return
+            verdict = services.rate_limit.run("", identity.key_id)  # the same per-key limit as the REST API
+            if verdict.action == "block":
+                body = {"detail": verdict.detail, "error": {"message": verdict.detail, "type": "rate_limit_error"}}
+                retry = {"Retry-After": str(verdict.retry_after_s or 60)}
+                await JSONResponse(body, status_code=429, headers=retry)(scope, receive, send)
+                return
+            scope.setdefault("state", {})[IDENTITY] = identity
+            await inner(scope, receive, send)
+
+    return server, Endpoint()

@@ -110,3 +110,50 @@ def test_mcp_on_its_own_data_dir_is_scoped_per_key(tmp_path, encoder):
     for who, key in keys.items():
         out[who] = anyio.run(_session_calls, [], {**env, "CITEWISE_API_KEY": key}, salaries)
     _check(out, salaries)
+
+
+async def _http_calls(url: str, key: str | None, salaries: str) -> dict:
+    import httpx2
+    from mcp import ClientSession
+    from mcp.client.streamable_http import streamable_http_client
+
+    headers = {"Authorization": f"Bearer {key}"} if key else {}
+    async with httpx2.AsyncClient(headers=headers, timeout=60) as http:
+        async with streamable_http_client(url, http_client=http) as streams, ClientSession(*streams[:2]) as session:
+            await session.initialize()
+            tools = sorted(t.name for t in (await session.list_tools()).tools)
+
+            async def call(name: str, arguments: dict) -> dict:
+                result = await session.call_tool(name, arguments)
+                return result.structured_content or json.loads(result.content[0].text)
+
+            return {
+                "tools": tools,
+                "search": await call("search", {"query": "salary bands for engineers", "k": 5}),
+                "read": await call("read_document", {"doc_id": salaries}),
+                "ask": await call("ask", {"question": "What are the salary bands for engineers?"}),
+            }
+
+
+def test_the_http_mcp_endpoint_takes_the_key_as_bearer_token(tmp_path, encoder):
+    import httpx
+
+    settings, keys, salaries = _data_dir(tmp_path, encoder)
+    app = create_app(settings)
+    port = free_port()
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    while not server.started:
+        assert thread.is_alive(), "the API server did not start"
+        time.sleep(0.05)
+    url = f"http://127.0.0.1:{port}/mcp"
+    try:
+        out = {who: anyio.run(_http_calls, url, key, salaries) for who, key in keys.items()}
+        anonymous = httpx.post(url, json={"jsonrpc": "2.0", "id": 1, "method": "tools/list"})
+        wrong = httpx.post(url, json={}, headers={"Authorization": "Bearer cw_nope"})
+    finally:
+        server.should_exit = True
+        thread.join(30)
+    _check(out, salaries)
+    assert anonymous.status_code == 401 and wrong.status_code == 401
