@@ -322,6 +322,19 @@ class GuardSettings(BaseModel):
     )
 
 
+class AgentSettings(BaseModel):
+    """Limits of one agent run (api/orchestration/agent.py)."""
+
+    max_steps: int = Field(6, ge=1, le=50, description="LLM calls in one run")
+    max_tool_calls: int = Field(10, ge=1, le=100)
+    max_seconds: float = Field(90.0, gt=0)
+    max_tokens: int = Field(12_000, ge=100, description="prompt plus completion tokens over the run")
+    tools: list[str] = Field(
+        default_factory=lambda: ["search", "read_document", "list_documents", "calculator"],
+        description="tool registry names offered to the model",
+    )
+
+
 class RouterSettings(BaseModel):
     """The question router (api/orchestration/routing/); examples extend the shipped prototypes."""
 
@@ -396,6 +409,7 @@ class Settings(BaseSettings):
     jobs: JobSettings = Field(default_factory=JobSettings)
     cache: CacheSettings = Field(default_factory=CacheSettings)
     router: RouterSettings = Field(default_factory=RouterSettings)
+    agent: AgentSettings = Field(default_factory=AgentSettings)
     telemetry: TelemetrySettings = Field(default_factory=TelemetrySettings)
 
     @model_validator(mode="after")

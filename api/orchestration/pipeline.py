@@ -14,16 +14,19 @@ from collections.abc import Iterator
 
 from citewise.api.orchestration import answerability
 from citewise.api.orchestration import guardrails as guards
+from citewise.api.orchestration.agent import AgentRun, run_agent
 from citewise.api.orchestration.budget import fit_sources, listing
 from citewise.api.orchestration.cache import AnswerCache, NoAnswerCache, answer_key
 from citewise.api.orchestration.citations import Citation, cite, supported_only
 from citewise.api.orchestration.memory import heuristic_rewrite, recall
 from citewise.api.orchestration.prompts import PromptRegistry, Template
 from citewise.api.orchestration.providers import Call, FallbackChain, LlmProvider, Prompt, Source, build_provider
+from citewise.api.orchestration.providers.extractive import ExtractiveProvider
 from citewise.api.orchestration.providers.openai import StreamInterruptedError
 from citewise.api.orchestration.routing import Route, Router
 from citewise.api.orchestration.schemas import ChatResult, Event, SourceOut, Turn, UsageOut
 from citewise.api.orchestration.telemetry import Telemetry, TurnSpans
+from citewise.api.orchestration.tools import TOOLS
 from citewise.errors import CitewiseError, ConfigError, ProviderError, SaturatedError
 from citewise.models import SearchHit
 from citewise.retrieval.retriever import RetrievalRequest, Retriever, SearchFilters
@@ -79,6 +82,7 @@ class ChatPipeline:
             raise ConfigError(f"default profile {settings.chat.default_profile!r} is not among chat.profiles")
         self._chains: dict[str, list[tuple[str, LlmProvider]]] = {}
         self._own: dict[str, LlmProvider] = {}
+        self._tool_set: dict | None = None
         self._chains_lock = threading.RLock()  # _providers builds through _provider
 
     # --- profiles and providers -------------------------------------------------------------------------
@@ -221,7 +225,16 @@ class ChatPipeline:
             yield Event("token", answer)
             yield Event("done", self._result(turn, answer, [], refused=refused))
             return
-        if turn.route.name in ("multi_step", "structured"):  # their agent and table tool are not built yet
+        wants_agent = turn.request.mode == "agent" or (turn.request.mode is None and turn.route.name == "multi_step")
+        if wants_agent:
+            provider = self._provider(profile)
+            if hasattr(provider, "complete"):  # a model that can call tools
+                turn.query = turn.request.question
+                lap("memory")
+                yield from self._agent(turn, profile, provider, lap)
+                return
+            turn.flags.append("agent_unavailable:no tool-calling model in this profile")
+        if turn.route.name in ("multi_step", "structured") and not turn.request.mode:  # no table tool yet
             turn.flags.append(f"route_fallback:{turn.route.name}->knowledge")
         # 3. memory: older turns summarised past the budget; a follow-up becomes a standalone query
         memory = recall(
@@ -310,7 +323,25 @@ class ChatPipeline:
         if outcome is None:
             return
         chain, text = outcome
-        # 9. output guard
+        by_model = chain.call.provider != "extractive"
+        done = yield from self._check_and_cite(turn, profile, text, citable, lap, by_model=by_model)
+        if not done.refused and not chain.failures and "restarted" not in turn.flags:  # degraded: not kept
+            self.cache.put(key, done.model_dump(mode="json", include=_CACHED))
+        yield Event("done", done)
+
+    def _check_and_cite(  # noqa: ANN202
+        self,
+        turn: Turn,
+        profile: LlmProfile,
+        text: str,
+        citable: list[SearchHit],
+        lap,
+        *,
+        by_model: bool,  # noqa: ANN001
+    ):
+        """Output guard, the model's own refusal, citations and the ungrounded policy; returns the result
+        (the caller yields `done`), after yielding a `citation` event per citation."""
+        chat = self.settings.chat
         answer, planted = guards.neutralise_source(text)  # an order that slipped into the answer goes
         turn.checks["output_injection"] = "removed" if planted else "pass"
         if planted:
@@ -323,14 +354,12 @@ class ChatPipeline:
                 turn.checks["pii"] = "redact"
                 turn.flags.append("pii:redact:" + ",".join(kinds))
         lap("output_guard")
-        # 10. cite, then the profile's policy for sentences the passages do not support
-        if chain.call.provider != "extractive" and answerability.model_refused(answer):
+        if by_model and answerability.model_refused(answer):
             turn.flags.append("model_refusal")  # the model itself found no answer in the sources
             turn.checks["evidence"] = "refuse"
-            lap("cite")
             self.telemetry.refusals.labels("model").inc()
-            yield Event("done", self._result(turn, REFUSAL, [], refused=True))
-            return
+            lap("cite")
+            return self._result(turn, REFUSAL, [], refused=True)
         cited = cite(answer, citable, chat.support_threshold)
         turn.checks["groundedness"] = "pass" if cited.grounded else "flag"
         policy = getattr(profile, "ungrounded", "flag")
@@ -343,19 +372,61 @@ class ChatPipeline:
             else:
                 turn.flags.extend([*cited.flags, "ungrounded:refused"])
                 turn.checks["groundedness"] = "refuse"
-                lap("cite")
                 self.telemetry.refusals.labels("ungrounded").inc()
-                yield Event("done", self._result(turn, REFUSAL, [], refused=True))
-                return
+                lap("cite")
+                return self._result(turn, REFUSAL, [], refused=True)
         turn.flags.extend(f for f in cited.flags if f not in turn.flags)
         turn.checks["citations"] = "fixed" if any(f.startswith("dangling") for f in turn.flags) else "pass"
         for c in cited.citations:
             yield Event("citation", c.model_dump())
         lap("cite")
-        done = self._result(turn, cited.answer, cited.citations, refused=False, grounded=cited.grounded)
-        if not chain.failures and "restarted" not in turn.flags:  # a degraded answer is not kept
-            self.cache.put(key, done.model_dump(mode="json", include=_CACHED))
+        return self._result(turn, cited.answer, cited.citations, refused=False, grounded=cited.grounded)
+
+    def _agent(self, turn: Turn, profile: LlmProfile, provider: LlmProvider, lap) -> Iterator[Event]:  # noqa: ANN001
+        """The agent path: tools in a bounded loop, then the same checks and citations as any answer."""
+        template = self.prompts.resolve(turn.identity.tenant, "agent")
+        turn.template = template.ref
+        run = AgentRun()
+        try:
+            yield from run_agent(
+                provider,
+                self._tools(),
+                turn.identity,
+                template.system,
+                template.render(question=turn.query or turn.request.question),
+                self.settings.agent,
+                run,
+            )
+        except CitewiseError as exc:
+            turn.calls.extend(run.calls)
+            if isinstance(exc, SaturatedError):
+                raise
+            yield Event("error", {"message": str(exc)})
+            return
+        finally:
+            turn.steps = [s.model_dump() for s in run.steps]
+            turn.stop_reason = run.stop_reason
+        turn.calls.extend(run.calls)
+        turn.hits = run.passages
+        turn.call = run.calls[-1] if run.calls else None
+        lap("agent", steps=len(run.steps), stop_reason=run.stop_reason)
+        yield Event("retrieval", [s.model_dump() for s in self._sources(turn.hits)])
+        text, by_model = run.answer, True
+        if run.stop_reason != "answer":  # a limit ended the run: answer from what the tools found
+            turn.flags.append(f"agent_stopped:{run.stop_reason}")
+            sources = [Source(n=i, text=h.text, title=h.title) for i, h in enumerate(run.passages, 1)]
+            text = "".join(ExtractiveProvider().stream(Prompt(turn.request.question, "", "", sources), Call()))
+            by_model = False
+        if not text or not run.passages:
+            yield Event("done", self._result(turn, REFUSAL, [], refused=True))
+            return
+        done = yield from self._check_and_cite(turn, profile, text, run.passages, lap, by_model=by_model)
         yield Event("done", done)
+
+    def _tools(self) -> dict:
+        if self._tool_set is None:
+            self._tool_set = {name: TOOLS.get(name)(self.retriever) for name in self.settings.agent.tools}
+        return self._tool_set
 
     def _route(self, turn: Turn) -> Route:
         if turn.request.route:
@@ -462,6 +533,8 @@ class ChatPipeline:
             endpoint=turn.call.endpoint if turn.call else None,
             template=turn.template,
             route=turn.route,
+            steps=list(turn.steps),
+            stop_reason=turn.stop_reason,
             usage=UsageOut.of(turn.calls),
         )
 

@@ -26,6 +26,9 @@ class ChatRequest(BaseModel):
     profile: str | None = Field(None, description="answering profile; default from settings")
     prompt: str | None = Field(None, description="prompt template (answer, answer@2); default from the profile")
     route: RouteName | None = Field(None, description="skip the router and take this route")
+    mode: Literal["pipeline", "agent"] | None = Field(
+        None, description="agent: the LLM calls tools in a bounded loop (multi_step questions do by default)"
+    )
 
 
 class SourceOut(SourceRef):
@@ -72,6 +75,8 @@ class ChatResult(BaseModel):
     endpoint: str | None = Field(None, description="the model server that answered")
     template: str | None = Field(None, description="the prompt template the answer was built from (name@version)")
     route: Route | None = Field(None, description="where the router sent the question, and how sure it was")
+    steps: list[dict] = Field(default_factory=list, description="the agent's tool calls and answer, in order")
+    stop_reason: str | None = Field(None, description="why the agent stopped: answer or the limit it reached")
     usage: UsageOut = Field(default_factory=UsageOut)
 
 
@@ -96,6 +101,8 @@ class Turn:
     template: str | None = None
     cached: bool = False
     route: Route | None = None
+    steps: list[dict] = field(default_factory=list)
+    stop_reason: str | None = None
     hits: list[SearchHit] = field(default_factory=list)
     flags: list[str] = field(default_factory=list)
     checks: dict[str, str] = field(default_factory=dict)

@@ -26,6 +26,7 @@ GLOBEX = {"merger.md": "# Project Falcon\n\nGlobex plans to acquire Initech unde
 
 
 COUNTED: list[FakeLLM] = []  # the "counted" profile's server: tests read how often the LLM was called
+AGENT: list[FakeLLM] = []  # the "agent" profile's server: tests set its script of tool calls
 
 
 def _write(folder, files):
@@ -45,6 +46,8 @@ def env(tmp_path_factory, encoder):
         usage={"prompt_tokens": 120, "completion_tokens": 12},
     ).__enter__()
     COUNTED.append(llm_counted)
+    llm_agent = FakeLLM(answer="unused").__enter__()
+    AGENT.append(llm_agent)
     settings = Settings(data_dir=root / "data")
     settings.guards.rate_limit_per_minute = 10_000  # many modules share these keys; the 429 tests set their own limit
     settings.chat.profiles = [
@@ -52,6 +55,7 @@ def env(tmp_path_factory, encoder):
         OpenAIProfile(name="slow", base_url=llm_slow.url, timeout_s=0.5, max_retries=0),
         OpenAIProfile(name="dangling", base_url=llm_dangling.url, fallback=[]),
         OpenAIProfile(name="counted", base_url=llm_counted.url, fallback=[], input_price=0.5, output_price=1.5),
+        OpenAIProfile(name="agent", base_url=llm_agent.url, fallback=[]),
         OpenAIProfile(name="down", base_url="http://svc:hunter2@127.0.0.1:9/v1", max_retries=0, fallback=[]),
     ]
     ing = Ingestor(settings, encoder=encoder)
@@ -71,3 +75,4 @@ def env(tmp_path_factory, encoder):
     llm_slow.__exit__()
     llm_dangling.__exit__()
     llm_counted.__exit__()
+    llm_agent.__exit__()

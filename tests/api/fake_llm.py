@@ -24,12 +24,15 @@ class FakeLLM:
         retry_after: str | None = None,
         gate: threading.Event | None = None,
         cut_after: int | None = None,
+        script: list[dict] | None = None,
     ) -> None:
         """`statuses` are answered first, one per request (then `status`); `gate`: each request waits for
         it before answering (to hold a slot busy); `usage`: sent in a final chunk, as OpenAI does."""
         self.answer, self.delay_s, self.status = answer, delay_s, status
         self.usage, self.statuses, self.retry_after, self.gate = usage, list(statuses or []), retry_after, gate
         self.cut_after = cut_after  # the first answer stops after this many words, without [DONE]
+        # Non-streamed requests (the agent's steps) get these assistant messages in turn; the last repeats.
+        self.script = list(script or [])
         self.requests: list[dict] = []
         outer = self
 
@@ -45,6 +48,20 @@ class FakeLLM:
                 time.sleep(outer.delay_s)
                 if outer.delay_s:
                     return  # the client has timed out by now
+                if not body.get("stream") and outer.script:
+                    message = outer.script.pop(0) if len(outer.script) > 1 else outer.script[0]
+                    payload = json.dumps(
+                        {
+                            "choices": [{"index": 0, "message": {"role": "assistant", **message}}],
+                            "usage": {"prompt_tokens": 50, "completion_tokens": 10},
+                        }
+                    ).encode()
+                    self.send_response(200)
+                    self.send_header("Content-Type", "application/json")
+                    self.send_header("Content-Length", str(len(payload)))
+                    self.end_headers()
+                    self.wfile.write(payload)
+                    return
                 status = outer.statuses.pop(0) if outer.statuses else outer.status
                 if status != 200:
                     self.send_response(status)

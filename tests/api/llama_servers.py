@@ -20,8 +20,8 @@ def gguf() -> Path:
 class LlamaServer:
     """One `python -m llama_cpp.server` process on a loopback port; `kill` and `start` again to test failover."""
 
-    def __init__(self, port: int, log: Path, n_ctx: int = 2048) -> None:
-        self.port, self.log, self.n_ctx = port, log, n_ctx
+    def __init__(self, port: int, log: Path, n_ctx: int = 2048, extra: list[str] | None = None) -> None:
+        self.port, self.log, self.n_ctx, self.extra = port, log, n_ctx, list(extra or [])
         self.proc: subprocess.Popen | None = None
 
     @property
@@ -32,7 +32,7 @@ class LlamaServer:
         with self.log.open("ab") as out:
             self.proc = subprocess.Popen(
                 [sys.executable, "-m", "llama_cpp.server", "--model", str(gguf())]
-                + ["--port", str(self.port), "--n_ctx", str(self.n_ctx), "--n_threads", "1"],
+                + ["--port", str(self.port), "--n_ctx", str(self.n_ctx), "--n_threads", "1", *self.extra],
                 stdout=out,
                 stderr=subprocess.STDOUT,
             )

@@ -104,7 +104,7 @@ def test_openai_sdk_works_streaming_and_not(env):
 
     client, keys, _ = env
     sdk = OpenAI(base_url="http://testserver/v1", api_key=keys["bob"], http_client=client)
-    assert [m.id for m in sdk.models.list().data] == ["citewise", "slow", "dangling", "counted", "down"]
+    assert [m.id for m in sdk.models.list().data] == ["citewise", "slow", "dangling", "counted", "agent", "down"]
     done = sdk.chat.completions.create(
         model="citewise", messages=[{"role": "user", "content": "How many days of paid holiday do employees get?"}]
     )

@@ -30,6 +30,7 @@ PLACEHOLDERS: dict[str, tuple[set[str], set[str]]] = {
     "answer": ({"sources", "question"}, {"summary"}),
     "summarise": ({"conversation"}, set()),
     "rewrite": ({"history", "question"}, set()),
+    "agent": ({"question"}, set()),
 }
 
 

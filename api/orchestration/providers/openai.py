@@ -117,6 +117,48 @@ class OpenAIProvider:
         tried = "; ".join(f"{a.endpoint}: {a.error}" for a in call.attempts) or "deadline passed"
         raise ProviderError(f"no endpoint answered within {self.profile.deadline_s:g} s ({tried})")
 
+    def complete(self, messages: list[dict], tools: list[dict], call: Call) -> dict:
+        """One non-streamed chat completion offering `tools` (OpenAI function calling): the agent's step,
+        through the same balancing, circuit breakers, retries and deadline as a streamed answer."""
+        call.provider = self.name
+        deadline = time.monotonic() + self.profile.deadline_s
+        avoid: set[str] = set()
+        for _ in range(self.profile.max_retries + 1):
+            slot = self.balancer.acquire(avoid, deadline)
+            began, ok, wall = time.perf_counter(), None, time.time_ns()
+            body = {
+                "model": slot.endpoint.model or "default",
+                "messages": messages,
+                "tools": tools,
+                "tool_choice": "auto",
+                "temperature": self.profile.temperature,
+                "max_tokens": self.profile.max_tokens,
+            }
+            left = max(0.1, min(self.profile.timeout_s, deadline - time.monotonic()))
+            try:
+                response = slot.extra["client"].post("/chat/completions", json=body, timeout=left)
+                response.raise_for_status()
+                data = response.json()
+                message = data["choices"][0]["message"]
+                ok = True
+            except (httpx.HTTPError, KeyError, IndexError, ValueError) as exc:
+                status = exc.response.status_code if isinstance(exc, httpx.HTTPStatusError) else None
+                ok = False if status is None or status >= 500 or status in (429, *_HEALTH_FAILURES) else None
+                call.attempts.append(Attempt(slot.name, "error", time.perf_counter() - began, _brief(exc), wall))
+                if not isinstance(exc, httpx.HTTPError) or not _retryable(exc) or time.monotonic() >= deadline:
+                    raise ProviderError(f"{slot.name}: {_brief(exc)}") from exc
+                avoid.add(slot.name)
+                continue
+            finally:
+                self.balancer.release(slot, ok=ok, seconds=time.perf_counter() - began)
+            call.endpoint = slot.name
+            text = json.dumps(messages)
+            usage = self._usage(slot, Prompt("", "", text), json.dumps(message), data.get("usage"))
+            call.usage.add(usage)
+            call.attempts.append(Attempt(slot.name, "ok", time.perf_counter() - began, started_ns=wall))
+            return message
+        raise ProviderError(f"no endpoint answered within {self.profile.deadline_s:g} s")
+
     def _open(self, slot: Slot, prompt: Prompt, deadline: float) -> httpx.Response:
         endpoint = slot.endpoint
         body = {
