@@ -39,6 +39,13 @@ def _model_dim(model_dir: Path) -> int:
     return int(json.loads((model_dir / "config.json").read_text())["hidden_size"])
 
 
+def _pool(hidden: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    """Mean over real tokens, then L2-normalised (what sentence-transformers does for this model)."""
+    summed = (hidden * mask[..., None]).sum(axis=1)
+    vectors = summed / np.maximum(mask.sum(axis=1, keepdims=True), 1)
+    return vectors / np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12)
+
+
 class OpenVinoEncoder:
     """OpenVINO on int8 weights with dynamic int8 activations: ~3.5x sentence-transformers on 2 CPU cores.
 
@@ -58,8 +65,10 @@ class OpenVinoEncoder:
         self.model_id = f"{self.model_dir.name}:openvino-int8:{settings.max_seq_length}"
         self.dim = _model_dim(self.model_dir)
         self._compiled: dict[str, Any] = {}
-        self._lock = threading.Lock()
+        self._lock = threading.RLock()  # _queue compiles the model under it
         self._local = threading.local()
+        self._async: tuple[Any, list] | None = None
+        self._embedding = threading.Lock()
 
     def _model(self, hint: Literal["THROUGHPUT", "LATENCY"]) -> Any:
         with self._lock:
@@ -105,29 +114,42 @@ class OpenVinoEncoder:
                 mask[row, : lengths[j]] = 1
             yield idx, {"input_ids": ids, "attention_mask": mask, "token_type_ids": np.zeros_like(ids)}
 
-    @staticmethod
-    def _pool(hidden: np.ndarray, mask: np.ndarray) -> np.ndarray:
-        """Mean over real tokens, then L2-normalised (what sentence-transformers does for this model)."""
-        summed = (hidden * mask[..., None]).sum(axis=1)
-        vectors = summed / np.maximum(mask.sum(axis=1, keepdims=True), 1)
-        return vectors / np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12)
+    def _queue(self) -> tuple[Any, list]:
+        """One AsyncInferQueue for the encoder's lifetime, and the holder its callback writes into.
+
+        Why not one per call: a queue dropped while its worker thread is still finishing a callback can be
+        destroyed on that thread, which then joins itself (std::system_error "Resource deadlock avoided",
+        the process aborts). The callback holds no reference to the encoder, so no cycle can be collected
+        on OpenVINO's thread either."""
+        with self._lock:
+            if self._async is None:
+                import openvino as ov
+
+                model = self._model("THROUGHPUT")
+                queue = ov.AsyncInferQueue(model, int(model.get_property("OPTIMAL_NUMBER_OF_INFER_REQUESTS")))
+                holder: list = [None]
+
+                def done(request: Any, idx: np.ndarray) -> None:  # on OpenVINO's thread; rows are disjoint
+                    mask = request.get_tensor("attention_mask").data
+                    holder[0][idx] = _pool(request.get_output_tensor(0).data, mask)
+
+                queue.set_callback(done)
+                self._async = (queue, holder)
+            return self._async
 
     def embed_documents(self, texts: list[str]) -> np.ndarray:
-        import openvino as ov
-
         out = np.zeros((len(texts), self.dim), dtype=np.float32)
         if not texts:
             return out
-        model = self._model("THROUGHPUT")
-        queue = ov.AsyncInferQueue(model, int(model.get_property("OPTIMAL_NUMBER_OF_INFER_REQUESTS")))
-
-        def done(request: Any, idx: np.ndarray) -> None:  # runs on OpenVINO's thread; rows are disjoint
-            out[idx] = self._pool(request.get_output_tensor(0).data, request.get_tensor("attention_mask").data)
-
-        queue.set_callback(done)
-        for idx, inputs in self._batches(texts):
-            queue.start_async(inputs, idx)
-        queue.wait_all()
+        queue, holder = self._queue()
+        with self._embedding:  # one batch run at a time on the shared queue (it already uses every core)
+            holder[0] = out
+            try:
+                for idx, inputs in self._batches(texts):
+                    queue.start_async(inputs, idx)
+                queue.wait_all()
+            finally:
+                holder[0] = None
         return out
 
     def embed_query(self, text: str) -> np.ndarray:
@@ -138,7 +160,7 @@ class OpenVinoEncoder:
             request = self._local.query_request = self._model("LATENCY").create_infer_request()
         ((_, inputs),) = self._batches([text])
         request.infer(inputs)
-        return self._pool(request.get_output_tensor(0).data, inputs["attention_mask"])[0]
+        return _pool(request.get_output_tensor(0).data, inputs["attention_mask"])[0]
 
 
 class TorchEncoder:
