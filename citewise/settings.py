@@ -346,9 +346,6 @@ class RouterSettings(BaseModel):
         default_factory=dict, description="tenant -> route -> extra example utterances for that tenant"
     )
     disabled_routes: list[str] = Field(default_factory=list, description="routes never chosen")
-    rule_required: list[str] = Field(
-        default_factory=list, description="routes chosen only when one of their rules matches"
-    )
 
 
 class CacheSettings(BaseModel):

@@ -26,5 +26,5 @@ def mcp(
     key = key or os.environ.get("CITEWISE_API_KEY")
     if not key:
         fail("an API key is needed: --key or CITEWISE_API_KEY")
-    backend = RemoteBackend(url, key) if url else LocalBackend(Settings(), key)
+    backend = RemoteBackend(url, key) if url else LocalBackend.open(Settings(), key)
     stdio_server(backend).run("stdio")

@@ -68,18 +68,23 @@ class RemoteBackend:
 
 
 class LocalBackend:
-    """Opens the data dir (index, metadata DB, models) in this process; the key is looked up here."""
+    """Citewise's own services, in this process, as one caller: `open` for `citewise mcp` without `--url`
+    (it opens the data dir), or the API server's services for the HTTP endpoint."""
 
-    def __init__(self, settings: Settings, key: str) -> None:
+    def __init__(self, services, identity) -> None:  # noqa: ANN001
+        self.services, self.identity = services, identity
+
+    @classmethod
+    def open(cls, settings: Settings, key: str) -> LocalBackend:
         from citewise.api.http.services import Services
         from citewise.identity import lookup
 
-        self.services = Services(settings)
-        self.services.open()
-        found = lookup(self.services.db, key)
+        services = Services(settings)
+        services.open()
+        found = lookup(services.db, key)
         if found is None:
             raise PermissionDeniedError("invalid or revoked API key")
-        self.identity = found
+        return cls(services, found)
 
     def search(self, query: str, k: int) -> list[dict[str, Any]]:
         from citewise.retrieval.retriever import RetrievalRequest
@@ -88,36 +93,23 @@ class LocalBackend:
         return [_hit(h.model_dump()) for h in hits]
 
     def ask(self, question: str) -> dict[str, Any]:
+        from citewise.api.http.routers.chat import finisher
         from citewise.api.orchestration.schemas import ChatRequest, Turn
 
         turn = Turn(identity=self.identity, request=ChatRequest(question=question), trace_id=uuid.uuid4().hex)
         result = self.services.pipeline.answer(turn)
-        self.services.audit.record(self.identity, turn.trace_id, question, result)
+        finisher(self.services)(turn, result)  # metrics, audit row and review queue, as for /v1/chat
         return _answer(result.model_dump())
 
     def read_document(self, doc_id: str) -> dict[str, Any]:
         doc = self.services.documents.passages(self.identity, doc_id).model_dump()
         return {**doc, "passages": [{**p, "text": _clean(p["text"])} for p in doc["passages"]]}
 
-    def close(self) -> None:
-        self.services.close()
-
 
 def _answer(result: dict[str, Any]) -> dict[str, Any]:
     keep = ("answer", "refused", "grounded", "flags", "trace_id")
     cites = [{k: c.get(k) for k in ("n", "doc_id", "chunk_id", "title", "quote")} for c in result.get("citations", [])]
     return {**{k: result.get(k) for k in keep}, "citations": cites}
-
-
-class ServicesBackend:
-    """In the API server: its own services, as one caller (the HTTP MCP endpoint builds one per request)."""
-
-    def __init__(self, services, identity) -> None:  # noqa: ANN001
-        self.services, self.identity = services, identity
-
-    search = LocalBackend.search
-    ask = LocalBackend.ask
-    read_document = LocalBackend.read_document
 
 
 def build_server(backend_for, **server_options: Any):  # noqa: ANN001, ANN201
@@ -165,9 +157,8 @@ def http_endpoint(services, host: str):  # noqa: ANN001, ANN201
     token (401 without a valid one, before MCP sees the request), every tool call as that key."""
     from citewise.identity import lookup
 
-    def backend_for(ctx) -> ServicesBackend:  # noqa: ANN001
-        request = ctx.request_context.request
-        return ServicesBackend(services, request.scope["state"][IDENTITY])
+    def backend_for(ctx) -> LocalBackend:  # noqa: ANN001
+        return LocalBackend(services, ctx.request_context.request.scope["state"][IDENTITY])
 
     server = build_server(backend_for)
     starlette_app = server.streamable_http_app(streamable_http_path="/mcp", stateless_http=True, host=host)

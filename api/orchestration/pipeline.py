@@ -18,7 +18,7 @@ from citewise.api.orchestration.agent import AgentRun, run_agent
 from citewise.api.orchestration.budget import fit_sources, listing
 from citewise.api.orchestration.cache import AnswerCache, NoAnswerCache, answer_key
 from citewise.api.orchestration.citations import Citation, cite, supported_only
-from citewise.api.orchestration.memory import heuristic_rewrite, recall
+from citewise.api.orchestration.memory import recall
 from citewise.api.orchestration.prompts import PromptRegistry, Template
 from citewise.api.orchestration.providers import Call, FallbackChain, LlmProvider, Prompt, Source, build_provider
 from citewise.api.orchestration.providers.extractive import ExtractiveProvider
@@ -51,9 +51,6 @@ def small_talk(question: str) -> str:
         "Hello! I'm Citewise. I answer questions from your organisation's documents and cite the exact "
         "passages I used. What would you like to know?"
     )
-
-
-condense = heuristic_rewrite  # the name the rest of the code base and the tests know
 
 
 class ChatPipeline:

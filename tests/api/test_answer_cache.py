@@ -104,3 +104,19 @@ def test_the_redis_backend_keeps_answers_with_a_ttl(redis_url):
     down = RedisAnswerCache("redis://127.0.0.1:9/0", 60)
     assert down.get(key) is None
     down.put(key, {"answer": "x"})  # no error: the answer is still served, just not cached
+
+
+def test_db_entries_expire_after_their_ttl(tmp_path):
+    from sqlalchemy import update
+
+    import citewise.api.orchestration.cache  # noqa: F401  (register the table)
+    from citewise.api.orchestration.cache import CachedAnswer, DbAnswerCache
+    from citewise.db import init_db, utcnow
+
+    db = init_db(f"sqlite:///{tmp_path / 'c.db'}")
+    cache = DbAnswerCache(db, ttl_s=60)
+    cache.put("k", {"answer": "A."})
+    assert cache.get("k") == {"answer": "A."}
+    with db.begin() as s:
+        s.execute(update(CachedAnswer).values(expires_at=utcnow()))
+    assert cache.get("k") is None

@@ -14,7 +14,6 @@ from concurrent.futures import ThreadPoolExecutor
 
 import httpx
 import pytest
-import uvicorn
 
 from citewise.api.http.app import create_app
 from citewise.connectors.filesystem import FilesystemConnector
@@ -23,6 +22,7 @@ from citewise.evals.common import free_port
 from citewise.identity import create_key
 from citewise.ingest.pipeline import Ingestor
 from citewise.settings import Endpoint, OpenAIProfile, Settings
+from tests.api.live_server import serving
 from tests.api.llama_servers import LlamaServer
 
 pytestmark = [pytest.mark.slow, pytest.mark.integration]
@@ -88,18 +88,8 @@ def api(llamas, tmp_path_factory, encoder):
     ing.close()
     key = create_key(init_db(settings.db_url), tenant="default", user_id="u", groups=[], admin=True)
     app = create_app(settings)
-    port = free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    while not server.started:
-        if not thread.is_alive():
-            raise RuntimeError("the API server did not start")
-        time.sleep(0.05)
-    with httpx.Client(base_url=f"http://127.0.0.1:{port}", headers={"Authorization": f"Bearer {key}"}) as client:
+    with serving(app) as base, httpx.Client(base_url=base, headers={"Authorization": f"Bearer {key}"}) as client:
         yield client, app.state.services
-    server.should_exit = True
-    thread.join(30)
 
 
 def _ask(client: httpx.Client, i: int, profile: str = "pair") -> httpx.Response:

@@ -7,20 +7,17 @@ from __future__ import annotations
 import json
 import os
 import sys
-import threading
-import time
 
 import anyio
 import pytest
-import uvicorn
 
 from citewise.api.http.app import create_app
 from citewise.connectors.filesystem import FilesystemConnector
 from citewise.db import init_db
-from citewise.evals.common import free_port
 from citewise.identity import create_key
 from citewise.ingest.pipeline import Ingestor
 from citewise.settings import Settings
+from tests.api.live_server import serving
 
 pytestmark = [pytest.mark.slow, pytest.mark.integration]
 
@@ -54,19 +51,24 @@ async def _session_calls(args: list[str], env: dict[str, str], salaries: str) ->
 
     params = StdioServerParameters(command=sys.executable, args=["-m", "citewise.api.cli", "mcp", *args], env=env)
     async with stdio_client(params) as (read, write), ClientSession(read, write) as session:
-        await session.initialize()
-        tools = sorted(t.name for t in (await session.list_tools()).tools)
+        return await _calls(session, salaries)
 
-        async def call(name: str, arguments: dict) -> dict:
-            result = await session.call_tool(name, arguments)
-            return result.structured_content or json.loads(result.content[0].text)
 
-        return {
-            "tools": tools,
-            "search": await call("search", {"query": "salary bands for engineers", "k": 5}),
-            "read": await call("read_document", {"doc_id": salaries}),
-            "ask": await call("ask", {"question": "What are the salary bands for engineers?"}),
-        }
+async def _calls(session, salaries: str) -> dict:  # noqa: ANN001
+    """List the tools and call each one: what every transport's test checks."""
+    await session.initialize()
+    tools = sorted(t.name for t in (await session.list_tools()).tools)
+
+    async def call(name: str, arguments: dict) -> dict:
+        result = await session.call_tool(name, arguments)
+        return result.structured_content or json.loads(result.content[0].text)
+
+    return {
+        "tools": tools,
+        "search": await call("search", {"query": "salary bands for engineers", "k": 5}),
+        "read": await call("read_document", {"doc_id": salaries}),
+        "ask": await call("ask", {"question": "What are the salary bands for engineers?"}),
+    }
 
 
 def _check(out: dict[str, dict], salaries: str) -> None:
@@ -83,23 +85,11 @@ def _check(out: dict[str, dict], salaries: str) -> None:
 
 def test_mcp_through_a_running_server_is_scoped_per_key(tmp_path, encoder):
     settings, keys, salaries = _data_dir(tmp_path, encoder)
-    app = create_app(settings)
-    port = free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    while not server.started:
-        assert thread.is_alive(), "the API server did not start"
-        time.sleep(0.05)
-    try:
+    with serving(create_app(settings)) as base:
         env = {**os.environ, "HF_HUB_OFFLINE": "1"}
         out = {
-            who: anyio.run(_session_calls, ["--key", key, "--url", f"http://127.0.0.1:{port}"], env, salaries)
-            for who, key in keys.items()
+            who: anyio.run(_session_calls, ["--key", key, "--url", base], env, salaries) for who, key in keys.items()
         }
-    finally:
-        server.should_exit = True
-        thread.join(30)
     _check(out, salaries)
 
 
@@ -120,40 +110,17 @@ async def _http_calls(url: str, key: str | None, salaries: str) -> dict:
     headers = {"Authorization": f"Bearer {key}"} if key else {}
     async with httpx2.AsyncClient(headers=headers, timeout=60) as http:
         async with streamable_http_client(url, http_client=http) as streams, ClientSession(*streams[:2]) as session:
-            await session.initialize()
-            tools = sorted(t.name for t in (await session.list_tools()).tools)
-
-            async def call(name: str, arguments: dict) -> dict:
-                result = await session.call_tool(name, arguments)
-                return result.structured_content or json.loads(result.content[0].text)
-
-            return {
-                "tools": tools,
-                "search": await call("search", {"query": "salary bands for engineers", "k": 5}),
-                "read": await call("read_document", {"doc_id": salaries}),
-                "ask": await call("ask", {"question": "What are the salary bands for engineers?"}),
-            }
+            return await _calls(session, salaries)
 
 
 def test_the_http_mcp_endpoint_takes_the_key_as_bearer_token(tmp_path, encoder):
     import httpx
 
     settings, keys, salaries = _data_dir(tmp_path, encoder)
-    app = create_app(settings)
-    port = free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    while not server.started:
-        assert thread.is_alive(), "the API server did not start"
-        time.sleep(0.05)
-    url = f"http://127.0.0.1:{port}/mcp"
-    try:
+    with serving(create_app(settings)) as base:
+        url = f"{base}/mcp"
         out = {who: anyio.run(_http_calls, url, key, salaries) for who, key in keys.items()}
         anonymous = httpx.post(url, json={"jsonrpc": "2.0", "id": 1, "method": "tools/list"})
         wrong = httpx.post(url, json={}, headers={"Authorization": "Bearer cw_nope"})
-    finally:
-        server.should_exit = True
-        thread.join(30)
     _check(out, salaries)
     assert anonymous.status_code == 401 and wrong.status_code == 401

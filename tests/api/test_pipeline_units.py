@@ -8,7 +8,7 @@ from citewise.api.orchestration import guardrails as guards
 from citewise.api.orchestration.citations import cite
 from citewise.api.orchestration.guardrails.injection import QuestionInjection
 from citewise.api.orchestration.guardrails.length import LengthCheck
-from citewise.api.orchestration.pipeline import condense
+from citewise.api.orchestration.memory import heuristic_rewrite as condense
 from citewise.api.orchestration.providers import Call, FallbackChain, Prompt, Source
 from citewise.api.orchestration.providers.extractive import ExtractiveProvider
 from citewise.errors import ProviderError

@@ -74,3 +74,19 @@ def test_the_routing_eval_reports_accuracy_per_route_and_latency():
     assert set(report["per_route"]) == {"knowledge", "conversational", "out_of_scope", "multi_step", "structured"}
     assert all(0 <= row["accuracy"] <= 1 for row in report["per_route"].values())
     assert {"p50", "p95"} <= set(report["route_ms"])
+
+
+def test_example_vectors_are_embedded_once_for_all_tenants(encoder):
+    embedded = []
+
+    def embed_many(texts):
+        embedded.extend(texts)
+        return encoder.embed_documents(texts)
+
+    r = Router(RouterSettings(tenants={"t1": {"knowledge": ["What is our pension plan?"]}}), embed_many)
+    vector = encoder.embed_query("hello")
+    r.route("hello", vector, "default")
+    shipped = len(embedded)
+    r.route("hello", vector, "t1")
+    r.route("hello", vector, "t2")
+    assert embedded[shipped:] == ["What is our pension plan?"]  # only the tenant's own example is new

@@ -94,7 +94,7 @@ class Balancer:
                 slot.errors += 1
                 slot.breaker.failure()
             else:
-                slot.breaker.probing = False
+                slot.breaker.release()
             self._cond.notify_all()
 
     def saturated(self) -> bool:

@@ -46,6 +46,11 @@ class CircuitBreaker:
         with self._lock:
             self.state, self.failures, self.probing = "closed", 0, False
 
+    def release(self) -> None:
+        """An attempt ended without a verdict on the endpoint (the caller went away): free the probe."""
+        with self._lock:
+            self.probing = False
+
     def failure(self) -> None:
         with self._lock:
             self.failures += 1

@@ -35,6 +35,13 @@ def _retryable(exc: Exception) -> bool:
     return isinstance(exc, httpx.TransportError)
 
 
+def _health(exc: Exception) -> bool | None:
+    """What a failed attempt says about the endpoint: False (counts against its circuit), or None (the
+    request itself was wrong, e.g. a 400 for a prompt too long)."""
+    status = exc.response.status_code if isinstance(exc, httpx.HTTPStatusError) else None
+    return False if status is None or status >= 500 or status in (429, *_HEALTH_FAILURES) else None
+
+
 def _backoff(exc: Exception, attempt: int) -> float:
     if isinstance(exc, httpx.ConnectError):
         return 0.0  # nothing is listening: try the next endpoint now
@@ -95,8 +102,7 @@ class OpenAIProvider:
                 return
             except (httpx.HTTPError, ProviderError) as exc:
                 seconds = time.perf_counter() - began
-                status = exc.response.status_code if isinstance(exc, httpx.HTTPStatusError) else None
-                ok = False if status is None or status >= 500 or status in (429, *_HEALTH_FAILURES) else None
+                ok = _health(exc)
                 brief = _brief(exc)
                 outcome = "timeout" if isinstance(exc, httpx.TimeoutException) else "error"
                 if streamed:
@@ -142,8 +148,7 @@ class OpenAIProvider:
                 message = data["choices"][0]["message"]
                 ok = True
             except (httpx.HTTPError, KeyError, IndexError, ValueError) as exc:
-                status = exc.response.status_code if isinstance(exc, httpx.HTTPStatusError) else None
-                ok = False if status is None or status >= 500 or status in (429, *_HEALTH_FAILURES) else None
+                ok = _health(exc)
                 call.attempts.append(Attempt(slot.name, "error", time.perf_counter() - began, _brief(exc), wall))
                 if not isinstance(exc, httpx.HTTPError) or not _retryable(exc) or time.monotonic() >= deadline:
                     raise ProviderError(f"{slot.name}: {_brief(exc)}") from exc

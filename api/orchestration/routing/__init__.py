@@ -76,7 +76,17 @@ class Router:
         self.settings = settings
         self.embed_many = embed_many
         self._banks: dict[str, dict[str, np.ndarray]] = {}  # tenant -> route -> unit example vectors
+        self._vectors: dict[str, np.ndarray] = {}  # example text -> unit vector, shared by every tenant's bank
         self._lock = threading.Lock()
+
+    def _unit_vectors(self, texts: list[str]) -> np.ndarray:
+        """Vectors of example utterances; each text is embedded once, whatever tenants share it."""
+        missing = [t for t in dict.fromkeys(texts) if t not in self._vectors]
+        if missing:
+            vectors = np.asarray(self.embed_many(missing), dtype=np.float32)
+            vectors /= np.linalg.norm(vectors, axis=1, keepdims=True).clip(1e-9)
+            self._vectors.update(zip(missing, vectors, strict=True))
+        return np.stack([self._vectors[t] for t in texts])
 
     def _bank(self, tenant: str) -> dict[str, np.ndarray]:
         with self._lock:
@@ -85,12 +95,11 @@ class Router:
                 for extra in (self.settings.examples, self.settings.tenants.get(tenant, {})):
                     for route, texts in extra.items():
                         examples.setdefault(route, []).extend(texts)
-                bank = {}
-                for route, texts in examples.items():
-                    if route in ROUTES and route not in self.settings.disabled_routes and texts:
-                        vectors = np.asarray(self.embed_many(texts), dtype=np.float32)
-                        bank[route] = vectors / np.linalg.norm(vectors, axis=1, keepdims=True).clip(1e-9)
-                self._banks[tenant] = bank
+                self._banks[tenant] = {
+                    route: self._unit_vectors(texts)
+                    for route, texts in examples.items()
+                    if route in ROUTES and route not in self.settings.disabled_routes and texts
+                }
             return self._banks[tenant]
 
     def scores(self, question: str, vector: np.ndarray, tenant: str) -> dict[str, float]:
@@ -102,8 +111,6 @@ class Router:
             rule = RULES.get(route)
             if rule is not None and rule.search(question):
                 out[route] += self.settings.rule_bonus
-            elif route in self.settings.rule_required:
-                out[route] = -1.0  # a table question names a table or an aggregation over one
         return out
 
     def route(self, question: str, vector: np.ndarray, tenant: str) -> Route:

@@ -41,18 +41,22 @@ def _passage(hit: SearchHit) -> dict[str, Any]:
     return {"doc_id": hit.doc_id, "title": hit.title, "text": guards.neutralise_source(hit.text)[0]}
 
 
+class _ReadsTheIndex:
+    """A tool built from the retriever (the registry's factories all take it)."""
+
+    def __init__(self, retriever: Retriever) -> None:
+        self.retriever = retriever
+
+
 class SearchArgs(BaseModel):
     query: str = Field(min_length=1, max_length=2000, description="what to look for")
     k: int = Field(5, ge=1, le=10, description="how many passages")
 
 
-class SearchTool:
+class SearchTool(_ReadsTheIndex):
     name = "search"
     description = "Search the documents the user may read; returns passages with their document ids."
     arguments = SearchArgs
-
-    def __init__(self, retriever: Retriever) -> None:
-        self.retriever = retriever
 
     def run(self, identity: Identity, args: SearchArgs) -> ToolResult:
         hits = self.retriever.run(RetrievalRequest(query=args.query, principal=identity, k=args.k)).hits
@@ -65,13 +69,10 @@ class ReadArgs(BaseModel):
     doc_id: str = Field(min_length=1, max_length=64, description="a doc_id from search or list_documents")
 
 
-class ReadDocumentTool:
+class ReadDocumentTool(_ReadsTheIndex):
     name = "read_document"
     description = "Read a whole document's passages, in order, by its doc_id."
     arguments = ReadArgs
-
-    def __init__(self, retriever: Retriever) -> None:
-        self.retriever = retriever
 
     def run(self, identity: Identity, args: ReadArgs) -> ToolResult:
         flt = permission_filter(identity)
@@ -91,13 +92,10 @@ class ListArgs(BaseModel):
     limit: int = Field(20, ge=1, le=100)
 
 
-class ListDocumentsTool:
+class ListDocumentsTool(_ReadsTheIndex):
     name = "list_documents"
     description = "List the documents the user may read (doc_id, title), optionally by title."
     arguments = ListArgs
-
-    def __init__(self, retriever: Retriever) -> None:
-        self.retriever = retriever
 
     def run(self, identity: Identity, args: ListArgs) -> ToolResult:
         flt = permission_filter(identity)
@@ -147,7 +145,7 @@ class CalculatorTool:
     description = "Compute an arithmetic expression exactly."
     arguments = CalcArgs
 
-    def __init__(self, retriever: Retriever | None = None) -> None:
+    def __init__(self, retriever: Retriever | None = None) -> None:  # the registry's factory signature
         pass
 
     def run(self, identity: Identity, args: CalcArgs) -> ToolResult:
