@@ -153,6 +153,11 @@ class OpenAIProfile(_ProfileBase):
     queue_timeout_s: float = Field(
         2.0, ge=0, description="how long a request waits for a free slot before 503 (every endpoint saturated)"
     )
+    tool_protocol: Literal["auto", "native", "text"] = Field(
+        "auto",
+        description="how the agent offers tools: native OpenAI function calling, text (ReAct in the prompt, for "
+        "servers without it), or auto (native, then text if the server rejects `tools`)",
+    )
 
     @model_validator(mode="after")
     def _one_or_more_endpoints(self) -> OpenAIProfile:

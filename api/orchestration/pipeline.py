@@ -393,6 +393,7 @@ class ChatPipeline:
                 template.render(question=turn.query or turn.request.question),
                 self.settings.agent,
                 run,
+                getattr(profile, "tool_protocol", "native"),
             )
         except CitewiseError as exc:
             turn.calls.extend(run.calls)
@@ -404,9 +405,11 @@ class ChatPipeline:
             turn.steps = [s.model_dump() for s in run.steps]
             turn.stop_reason = run.stop_reason
         turn.calls.extend(run.calls)
+        if run.protocol != "native":
+            turn.flags.append(f"agent_protocol:{run.protocol}")
         turn.hits = run.passages
         turn.call = run.calls[-1] if run.calls else None
-        lap("agent", steps=len(run.steps), stop_reason=run.stop_reason)
+        lap("agent", steps=len(run.steps), stop_reason=run.stop_reason, protocol=run.protocol)
         yield Event("retrieval", [s.model_dump() for s in self._sources(turn.hits)])
         text, by_model = run.answer, True
         if run.stop_reason != "answer":  # a limit ended the run: answer from what the tools found

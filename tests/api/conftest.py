@@ -56,6 +56,7 @@ def env(tmp_path_factory, encoder):
         OpenAIProfile(name="dangling", base_url=llm_dangling.url, fallback=[]),
         OpenAIProfile(name="counted", base_url=llm_counted.url, fallback=[], input_price=0.5, output_price=1.5),
         OpenAIProfile(name="agent", base_url=llm_agent.url, fallback=[]),
+        OpenAIProfile(name="agent-text", base_url=llm_agent.url, fallback=[], tool_protocol="text"),
         OpenAIProfile(name="down", base_url="http://svc:hunter2@127.0.0.1:9/v1", max_retries=0, fallback=[]),
     ]
     ing = Ingestor(settings, encoder=encoder)

@@ -25,6 +25,7 @@ class FakeLLM:
         gate: threading.Event | None = None,
         cut_after: int | None = None,
         script: list[dict] | None = None,
+        reject_tools: bool = False,
     ) -> None:
         """`statuses` are answered first, one per request (then `status`); `gate`: each request waits for
         it before answering (to hold a slot busy); `usage`: sent in a final chunk, as OpenAI does."""
@@ -33,6 +34,7 @@ class FakeLLM:
         self.cut_after = cut_after  # the first answer stops after this many words, without [DONE]
         # Non-streamed requests (the agent's steps) get these assistant messages in turn; the last repeats.
         self.script = list(script or [])
+        self.reject_tools = reject_tools  # answer a request that offers `tools` with 400, as servers without them do
         self.requests: list[dict] = []
         outer = self
 
@@ -48,6 +50,13 @@ class FakeLLM:
                 time.sleep(outer.delay_s)
                 if outer.delay_s:
                     return  # the client has timed out by now
+                if outer.reject_tools and body.get("tools"):
+                    error = json.dumps({"error": {"message": "tools are not supported"}}).encode()
+                    self.send_response(400)
+                    self.send_header("Content-Length", str(len(error)))
+                    self.end_headers()
+                    self.wfile.write(error)
+                    return
                 if not body.get("stream") and outer.script:
                     message = outer.script.pop(0) if len(outer.script) > 1 else outer.script[0]
                     payload = json.dumps(

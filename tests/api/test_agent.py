@@ -109,3 +109,45 @@ def test_without_a_tool_calling_model_the_question_takes_the_pipeline(env):
     client, keys, _ = env
     out = ask(client, keys, "bob", "How many holiday days do we get?", mode="agent")  # the extractive profile
     assert any(f.startswith("agent_unavailable") for f in out["flags"]) and "27 days" in out["answer"]
+
+
+def test_the_text_protocol_runs_react_for_servers_without_function_calling(env):
+    client, keys, _ = env
+    _script(
+        {"content": 'Thought: look it up.\nAction: search\nAction Input: {"query": "paid holiday days"}'},
+        {"content": "Action: calculator\nAction Input: {oops"},
+        {"content": "Final Answer: Employees get 27 days of paid holiday per year [1]."},
+    )
+    out = ask(client, keys, "bob", "How many holiday days do we get?", profile="agent-text", mode="agent")
+    assert out["stop_reason"] == "answer" and out["grounded"] and "27 days" in out["answer"]
+    assert "agent_protocol:text" in out["flags"] and [s["ok"] for s in out["steps"]] == [True, False, True]
+    first, _, last = AGENT[0].requests
+    assert "tools" not in first and "Action Input:" in first["messages"][0]["content"]
+    observations = [m["content"] for m in last["messages"] if m["content"].startswith("Observation: ")]
+    assert len(observations) == 2 and json.loads(observations[0][len("Observation: ") :])[0]["n"] == 1
+    assert "not valid JSON" in observations[1]
+
+
+def test_auto_switches_to_text_when_the_server_rejects_tools(env):
+    client, keys, _ = env
+    _script(
+        {"content": 'Action: search\nAction Input: {"query": "paid holiday"}'},
+        {"content": "Final Answer: Employees get 27 days of paid holiday per year [1]."},
+    )
+    AGENT[0].reject_tools = True
+    try:
+        out = ask(client, keys, "bob", "How many holiday days do we get?", profile="agent", mode="agent")
+    finally:
+        AGENT[0].reject_tools = False
+    assert "agent_protocol:text" in out["flags"] and out["grounded"] and "27 days" in out["answer"]
+    assert "tools" in AGENT[0].requests[0] and all("tools" not in r for r in AGENT[0].requests[1:])
+
+
+def test_react_replies_parse_into_actions_or_answers():
+    from citewise.api.orchestration.agent import parse_react
+
+    action = parse_react('Action: read_document\nAction Input: {"doc_id": "abc"} trailing words')
+    assert json.loads(action.tool_calls[0]["function"]["arguments"]) == {"doc_id": "abc"}
+    assert parse_react("Final Answer: 42 [1]").content == "42 [1]" and not parse_react("Final Answer: x").tool_calls
+    assert parse_react("just an answer").content == "just an answer"
+    assert parse_react("Action: search").tool_calls[0]["function"]["arguments"] == ""

@@ -123,9 +123,10 @@ class OpenAIProvider:
         tried = "; ".join(f"{a.endpoint}: {a.error}" for a in call.attempts) or "deadline passed"
         raise ProviderError(f"no endpoint answered within {self.profile.deadline_s:g} s ({tried})")
 
-    def complete(self, messages: list[dict], tools: list[dict], call: Call) -> dict:
-        """One non-streamed chat completion offering `tools` (OpenAI function calling): the agent's step,
-        through the same balancing, circuit breakers, retries and deadline as a streamed answer."""
+    def complete(self, messages: list[dict], tools: list[dict] | None, call: Call) -> dict:
+        """One non-streamed chat completion offering `tools` (OpenAI function calling; None offers none, for
+        the agent's text protocol): the agent's step, through the same balancing, circuit breakers, retries and
+        deadline as a streamed answer."""
         call.provider = self.name
         deadline = time.monotonic() + self.profile.deadline_s
         avoid: set[str] = set()
@@ -135,8 +136,7 @@ class OpenAIProvider:
             body = {
                 "model": slot.endpoint.model or "default",
                 "messages": messages,
-                "tools": tools,
-                "tool_choice": "auto",
+                **({"tools": tools, "tool_choice": "auto"} if tools else {}),
                 "temperature": self.profile.temperature,
                 "max_tokens": self.profile.max_tokens,
             }
