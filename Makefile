@@ -9,7 +9,7 @@ export DO_NOT_TRACK := 1
 # llama-cpp-python builds from source (~5 min on 2 cores); portable CPU flags, not -march=native.
 export CMAKE_ARGS ?= -DGGML_NATIVE=OFF -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON
 
-.PHONY: install install-dev run test redis bench-ingest clean
+.PHONY: install install-dev run test debian-packages bench-ingest clean
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -40,16 +40,21 @@ run: install
 	$(BIN)/citewise serve
 
 # Tests, then the retrieval regression gate on the committed fixture dataset (a drop > 0.01 fails the build).
-test: install-dev redis
+test: install-dev debian-packages
 	$(BIN)/ruff check .
 	$(BIN)/python -m pytest -q
 	CITEWISE_DATA_DIR=$$(mktemp -d) $(BIN)/citewise eval retrieval tests/fixtures/company-policies \
 		--baseline tests/fixtures/company-policies/baseline.json
 
-# The Celery tests need a real redis-server (PostgreSQL 15 comes with the machines; the tests start both).
-redis:
-	@command -v redis-server >/dev/null || { apt-get update -qq && apt-get install -y -qq redis-server >/dev/null; } \
-		|| { echo "install redis-server (Debian package) to run the Celery tests"; exit 1; }
+# Servers the tests start themselves: redis-server (Celery), Dovecot (the IMAP connector). PostgreSQL 15 comes
+# with the machines. Installed from Debian when missing; their system services are never started.
+DEBIAN_PACKAGES := redis-server:redis-server dovecot-imapd:dovecot
+debian-packages:
+	@missing=""; for pair in $(DEBIAN_PACKAGES); do command -v $${pair#*:} >/dev/null || [ -x /usr/sbin/$${pair#*:} ] \
+		|| missing="$$missing $${pair%%:*}"; done; \
+	if [ -n "$$missing" ]; then \
+		{ apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; } \
+		|| { echo "install the Debian packages$$missing to run the tests"; exit 1; }; fi
 
 bench-ingest: install
 	$(BIN)/citewise bench ingest ../shared/evaldata/scifact-dev/corpus.jsonl

@@ -44,11 +44,20 @@ class Element(BaseModel):
     char_end: int = 0
 
 
+class TableData(BaseModel):
+    """A table as rows of cells (CSV, TSV, an XLSX sheet), kept for the agent's `table_query` tool."""
+
+    name: str = Field(description="the sheet name, or the file's title for CSV/TSV")
+    columns: list[str]
+    rows: list[list[str]]
+
+
 class ParsedDocument(BaseModel):
     text: str
     elements: list[Element]
     title: str = ""
     pages: int | None = None
+    tables: list[TableData] = Field(default_factory=list)
 
 
 class Chunk(BaseModel):

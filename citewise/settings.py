@@ -91,6 +91,9 @@ class RetrievalSettings(BaseModel):
     dedup_threshold: float = Field(0.98, gt=0, le=1, description="cosine above which two chunks count as duplicates")
     mmr_lambda: float | None = Field(None, ge=0, le=1, description="set to enable MMR diversity (1 = relevance only)")
     neighbours: int = Field(0, ge=0, le=5, description="chunks before/after each hit to attach as context")
+    multi_query: Literal["off", "rules"] = Field(
+        "off", description="also retrieve rule-based query variants and fuse them (`citewise eval multiquery`)"
+    )
 
 
 class _ProfileBase(BaseModel):
@@ -204,6 +207,23 @@ class LlamaCppProfile(_ProfileBase):
     context_window: int = Field(4096, ge=256, description="n_ctx of the loaded model: prompt plus answer")
 
 
+class EnsembleProfile(_ProfileBase):
+    """Several profiles asked the same prompt in parallel; one answer chosen (api/orchestration/providers/ensemble.py):
+    `vote` (the answer whose claims the others agree with most), `best_grounded` (the best-supported by the
+    sources), or `judge` (another profile picks)."""
+
+    provider: Literal["ensemble"] = "ensemble"
+    members: list[str] = Field(min_length=2, description="profile names asked in parallel")
+    strategy: Literal["vote", "best_grounded", "judge"] = "vote"
+    judge: str | None = Field(None, description="the profile that picks an answer (strategy judge)")
+
+    @model_validator(mode="after")
+    def _judge_named(self) -> EnsembleProfile:
+        if self.strategy == "judge" and not self.judge:
+            raise ValueError("strategy judge needs a judge profile")
+        return self
+
+
 class PluginProfile(_ProfileBase):
     """A third-party provider (entry point `citewise.llm_providers`); its factory validates its own options."""
 
@@ -216,6 +236,7 @@ BUILTIN_PROFILES: dict[str, type[_ProfileBase]] = {
     "extractive": ExtractiveProfile,
     "openai": OpenAIProfile,
     "llamacpp": LlamaCppProfile,
+    "ensemble": EnsembleProfile,
 }
 
 
@@ -242,6 +263,7 @@ LlmProfile = Annotated[
     Annotated[ExtractiveProfile, Tag("extractive")]
     | Annotated[OpenAIProfile, Tag("openai")]
     | Annotated[LlamaCppProfile, Tag("llamacpp")]
+    | Annotated[EnsembleProfile, Tag("ensemble")]
     | Annotated[PluginProfile, Tag("plugin")],
     Discriminator(_profile_tag),
 ]
@@ -297,11 +319,19 @@ class ChatSettings(BaseModel):
     memory_llm: bool = Field(
         False, description="the profile's LLM (when it has one) rewrites follow-ups and writes summaries"
     )
+    multi_query_llm: bool = Field(
+        False,
+        description="the profile's LLM writes up to 3 query variants that retrieval fuses (one more call per turn)",
+    )
 
     @model_validator(mode="after")
     def _fallbacks_fit(self) -> ChatSettings:
         names = {p.name for p in self.profiles}
         for profile in self.profiles:
+            if isinstance(profile, EnsembleProfile):
+                wanted = [*profile.members, *([profile.judge] if profile.judge else [])]
+                if missing := [m for m in wanted if m not in names or m == profile.name]:
+                    raise ValueError(f"ensemble {profile.name!r} names unknown profiles: {', '.join(missing)}")
             for kind in profile.fallback:
                 if kind in names and kind != profile.name:
                     continue  # another profile: it stands on its own
@@ -335,7 +365,7 @@ class AgentSettings(BaseModel):
     max_seconds: float = Field(90.0, gt=0)
     max_tokens: int = Field(12_000, ge=100, description="prompt plus completion tokens over the run")
     tools: list[str] = Field(
-        default_factory=lambda: ["search", "read_document", "list_documents", "calculator"],
+        default_factory=lambda: ["search", "read_document", "list_documents", "calculator", "table_query"],
         description="tool registry names offered to the model",
     )
 
@@ -375,6 +405,7 @@ class JobSettings(BaseModel):
     broker_url: str = Field("redis://127.0.0.1:6379/0", description="Celery broker (Redis)")
     visibility_timeout_s: int = Field(3600, ge=1, description="a task unacknowledged this long is redelivered")
     max_retries: int = Field(3, ge=0, description="retries of a job after a transient error")
+    retry_base_s: float = Field(2.0, ge=0, description="first backoff of a retried job; doubles each time (max 60)")
     lock_ttl_s: int = Field(
         60, ge=2, description="a dead worker's connector lock expires after this (renewed while alive)"
     )
@@ -392,6 +423,17 @@ class ApiSettings(BaseModel):
         default_factory=dict,
         description="tenant (or *) -> folders its admins may index through POST /v1/connectors; none by default",
     )
+
+
+class SecuritySettings(BaseModel):
+    """Keys that encrypt connector credentials at rest (Fernet: AES-128-CBC + HMAC-SHA256)."""
+
+    secret_keys: list[SecretStr] = Field(
+        default_factory=list,
+        description="Fernet keys, newest first: the first encrypts, all decrypt (rotate: put a new key first, "
+        "run `citewise connectors rotate-key`, then drop the old one); unset = a key file in the data dir",
+    )
+    secret_key_file: Path | None = Field(None, description="a file holding the key; unset = <data_dir>/secret.key")
 
 
 class Settings(BaseSettings):
@@ -413,6 +455,7 @@ class Settings(BaseSettings):
     router: RouterSettings = Field(default_factory=RouterSettings)
     agent: AgentSettings = Field(default_factory=AgentSettings)
     telemetry: TelemetrySettings = Field(default_factory=TelemetrySettings)
+    security: SecuritySettings = Field(default_factory=SecuritySettings)
 
     @model_validator(mode="after")
     def _chunk_fits_model(self) -> Settings:

@@ -6,7 +6,11 @@ A connector declares what it can do by the mixins it inherits:
 - `PollConnector.poll(since)`: only items changed since a checkpoint (an incremental sync).
 - `ListIdsConnector.list_ids()`: the keys of every current item, cheaply, so deletions are detected.
 - `PermissionConnector.permissions(key)`: who may see an item, from the source's own ACLs.
+- `VersionedConnector`: items carry a source version; unchanged ones are listed, not fetched.
 
+Each connector declares its options as a pydantic model (`Config`): its JSON schema is what
+`citewise connectors types` and `GET /v1/connector-types` show, its `SecretStr` fields are the credentials
+(stored encrypted, never shown). `validate()` checks the options against the source when a connector is added.
 Constructors are light (store settings); nothing is opened until a capability method runs.
 """
 
@@ -15,11 +19,35 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import Iterator
 from datetime import datetime
-from typing import Any, ClassVar
+from typing import Annotated, Any, ClassVar
 
-from pydantic import BaseModel
+from pydantic import BaseModel, BeforeValidator, ConfigDict, ValidationError
 
+from citewise.errors import ConfigError, describe
 from citewise.models import RawDocument
+
+
+def _comma_list(value: Any) -> Any:
+    """`--config include=a,b` on the command line: a comma-separated string is a list."""
+    if isinstance(value, str):
+        return [v.strip() for v in value.split(",") if v.strip()]
+    return value
+
+
+TextList = Annotated[list[str], BeforeValidator(_comma_list)]
+
+
+class ConnectorConfig(BaseModel):
+    """Base of every connector's options: unknown options are an error, not ignored."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+def parse_config(model: type[BaseModel], config: dict[str, Any], kind: str) -> Any:
+    try:
+        return model.model_validate(config)
+    except ValidationError as exc:
+        raise ConfigError(f"{kind} connector: {describe(exc)}") from exc
 
 
 class FailedItem(BaseModel):
@@ -30,8 +58,16 @@ class FailedItem(BaseModel):
     error: str
 
 
+class UnchangedItem(BaseModel):
+    """An item whose source version equals the one indexed (see `VersionedConnector`): not fetched again."""
+
+    key: str
+    uri: str
+
+
 class Connector(ABC):
     kind: ClassVar[str]
+    Config: ClassVar[type[BaseModel]] = ConnectorConfig  # the options, as users write them
     path_options: ClassVar[tuple[str, ...]] = ()  # config options naming local paths (see connectors.paths)
 
     def __init__(self, *, acl: list[str] | None = None, **config: Any) -> None:
@@ -42,6 +78,11 @@ class Connector(ABC):
     @abstractmethod
     def source_id(self) -> str:
         """Stable id of this source (the same configuration gives the same id across runs)."""
+
+    def validate(self) -> None:
+        """Check the options and credentials against the source (reachable, signed in, allowed to list);
+        raise ConfigError saying what to fix. Runs when a connector is added, before any job."""
+        return None  # a connector with nothing to check
 
 
 class LoadConnector(Connector):
@@ -62,3 +103,18 @@ class ListIdsConnector(Connector):
 class PermissionConnector(Connector):
     @abstractmethod
     def permissions(self, key: str) -> list[str] | None: ...
+
+
+class VersionedConnector(Connector):
+    """A source whose items carry a version (ETag, commit, updated-at). Before `load()`, the ingestor passes
+    the versions it indexed (`uri -> version`); the connector yields an `UnchangedItem` instead of fetching
+    an item whose version matches. This is also how an interrupted sync resumes: what was indexed before
+    the crash is listed, not fetched, parsed or embedded again."""
+
+    known_versions: dict[str, str]
+
+    def set_known_versions(self, versions: dict[str, str]) -> None:
+        self.known_versions = dict(versions)
+
+    def unchanged(self, uri: str, version: str | None) -> bool:
+        return version is not None and getattr(self, "known_versions", {}).get(uri) == version

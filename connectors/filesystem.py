@@ -16,7 +16,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from citewise.connectors.base import FailedItem, ListIdsConnector, LoadConnector, PollConnector
+from pydantic import Field
+
+from citewise.connectors.base import ConnectorConfig, FailedItem, ListIdsConnector, LoadConnector, PollConnector
+from citewise.errors import ConfigError
 from citewise.models import RawDocument
 
 SKIP_DIRS = {".git", ".hg", ".svn", "__pycache__", "node_modules", ".venv", ".citewise"}
@@ -37,8 +40,15 @@ class _Skip(Exception):
     """An entry that is reported, not read."""
 
 
+class FilesystemConfig(ConnectorConfig):
+    path: str = Field(description="a folder (read recursively) or one file")
+    max_bytes: int | None = Field(None, ge=1, description="files larger than this are reported, not read")
+    follow_symlinks: bool = Field(True, description="follow links that stay inside the folder")
+
+
 class FilesystemConnector(LoadConnector, PollConnector, ListIdsConnector):
     kind = "filesystem"
+    Config = FilesystemConfig
     path_options = ("path",)  # local paths in the config: checked by the API's PathPolicy
 
     def __init__(
@@ -52,6 +62,12 @@ class FilesystemConnector(LoadConnector, PollConnector, ListIdsConnector):
     @property
     def source_id(self) -> str:
         return f"filesystem:{self.root}"
+
+    def validate(self) -> None:
+        if not self.root.exists():
+            raise ConfigError(f"path: no such file or folder: {self.root}")
+        if self.root.is_dir() and not os.access(self.root, os.R_OK | os.X_OK):
+            raise ConfigError(f"path: the folder {self.root} cannot be read by this process")
 
     def _inside(self, path: Path) -> bool:
         return path == self.root or path.is_relative_to(self.root)

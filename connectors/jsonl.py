@@ -7,15 +7,23 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from citewise.connectors.base import FailedItem, ListIdsConnector, LoadConnector
+from pydantic import Field
+
+from citewise.connectors.base import ConnectorConfig, FailedItem, ListIdsConnector, LoadConnector
+from citewise.errors import ConfigError
 from citewise.models import RawDocument
 
 ID_FIELDS = ("_id", "id", "doc_id")
 TEXT_FIELDS = ("text", "contents", "content", "body")
 
 
+class JsonlConfig(ConnectorConfig):
+    path: str = Field(description="a .jsonl file: one record per line with an id (_id, id, doc_id) and text")
+
+
 class JsonlConnector(LoadConnector, ListIdsConnector):
     kind = "jsonl"
+    Config = JsonlConfig
     path_options = ("path",)
 
     def __init__(self, *, path: str | Path, **config: Any) -> None:
@@ -25,6 +33,10 @@ class JsonlConnector(LoadConnector, ListIdsConnector):
     @property
     def source_id(self) -> str:
         return f"jsonl:{self.path}"
+
+    def validate(self) -> None:
+        if not self.path.is_file():
+            raise ConfigError(f"path: no such file: {self.path}")
 
     def _records(self) -> Iterator[tuple[int, dict[str, Any] | FailedItem]]:
         with self.path.open("rb") as fh:

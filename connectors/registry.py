@@ -7,6 +7,7 @@ A third-party package adds a connector by declaring, in its own pyproject.toml:
 
 from __future__ import annotations
 
+import sys
 from typing import Any
 
 from citewise.connectors.base import Connector
@@ -33,3 +34,18 @@ def create_connector(kind: str, **config: Any) -> Connector:
         known = ", ".join(sorted(connectors)) or "none (is citewise installed?)"
         raise ConfigError(f"unknown connector type {kind!r}; available: {known}")
     return connectors[kind](**config)
+
+
+def connector_types() -> dict[str, dict[str, Any]]:
+    """Every installed type: its description, the JSON schema of its options, and which are credentials."""
+    from citewise.connectors.credentials import secret_fields
+
+    out = {}
+    for name, cls in sorted(available_connectors().items()):
+        doc = (cls.__doc__ or sys.modules[cls.__module__].__doc__ or "").strip()
+        out[name] = {
+            "description": doc.split("\n\n")[0].replace("\n", " "),
+            "schema": cls.Config.model_json_schema(),
+            "secrets": sorted(secret_fields(cls.Config)),
+        }
+    return out

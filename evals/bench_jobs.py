@@ -34,7 +34,6 @@ def _split(corpus: Path, out: Path, parts: int, limit: int | None) -> list[Path]
 
 
 def _run(mode: str, files: list[Path], root: Path, redis_bin: str | None) -> dict:
-    from citewise.db import init_db
     from citewise.ingest.jobs import JobStore, start_sync
     from citewise.ingest.runners import InProcessRunner
     from citewise.ingest.worker import CeleryRunner
@@ -56,7 +55,7 @@ def _run(mode: str, files: list[Path], root: Path, redis_bin: str | None) -> dic
             procs.append(subprocess.Popen(worker,
                                           env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))  # fmt: skip
             time.sleep(8)  # worker start-up (model load happens on the first task, inside the timing)
-        store = JobStore(init_db(settings.db_url))
+        store = JobStore.for_settings(settings)
         ids = [
             store.add_connector(f"part{i}", "jsonl", {"path": str(f)}, tenant="default", acl=[], interval_s=None).id
             for i, f in enumerate(files)

@@ -15,13 +15,16 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 from sqlalchemy import ForeignKey, Integer, String, Text, UniqueConstraint, select
 from sqlalchemy.orm import Mapped, Session, mapped_column, sessionmaker
 
+from citewise.connectors.base import parse_config
+from citewise.connectors.credentials import SecretBox, redactor, secret_fields
 from citewise.connectors.paths import PathPolicy
 from citewise.db import Base, init_db, timestamp, utcnow
-from citewise.errors import CitewiseError, ConfigError, ConflictError, NotFoundError
+from citewise.errors import CitewiseError, ConfigError, ConflictError, NotFoundError, TransientError
+from citewise.redact import redact_secrets
 from citewise.settings import Settings
 
 
@@ -33,7 +36,8 @@ class ConnectorRow(Base):
     name: Mapped[str] = mapped_column(String(200))
     tenant: Mapped[str] = mapped_column(String(200), index=True)
     type: Mapped[str] = mapped_column(String(100))
-    config: Mapped[str] = mapped_column(Text)
+    config: Mapped[str] = mapped_column(Text)  # the plain options, JSON
+    secrets: Mapped[str] = mapped_column(Text, default="")  # the credentials, JSON sealed by SecretBox
     acl: Mapped[str] = mapped_column(Text, default="[]")
     interval_s: Mapped[int | None] = mapped_column(Integer, nullable=True)
     created_at: Mapped[datetime] = timestamp()
@@ -63,7 +67,8 @@ class ConnectorInfo(BaseModel):
     name: str
     tenant: str
     type: str
-    config: dict[str, Any]
+    config: dict[str, Any] = Field(description="the plain options; credentials are never here")
+    secrets: list[str] = Field(default_factory=list, description="names of the credentials stored (encrypted)")
     acl: list[str]
     interval_s: int | None
 
@@ -87,8 +92,13 @@ class JobInfo(BaseModel):
 
 
 class JobStore:
-    def __init__(self, sessions: sessionmaker) -> None:
+    def __init__(self, sessions: sessionmaker, box: SecretBox | None = None) -> None:
         self.sessions = sessions
+        self.box = box  # needed to add connectors with credentials and to open them for a sync
+
+    @classmethod
+    def for_settings(cls, settings: Settings) -> JobStore:
+        return cls(init_db(settings.db_url), SecretBox.for_settings(settings))
 
     # connectors
     def add_connector(
@@ -102,24 +112,59 @@ class JobStore:
         interval_s: int | None,
         path_policy: PathPolicy | None = None,
     ) -> ConnectorInfo:
-        """Register a connector; `path_policy` (the API's) limits which local paths it may read."""
+        """Register a connector after checking its options against its config model and the source itself
+        (`validate`); `path_policy` (the API's) limits which local paths it may read. Credentials are sealed
+        apart from the plain options."""
         from citewise.connectors import available_connectors
 
         known = available_connectors()
         if type_ not in known:
             raise ConfigError(f"unknown connector type {type_!r}; available: {', '.join(sorted(known))}")
+        cls = known[type_]
         if path_policy is not None:
-            path_policy.check(known[type_], config)
+            path_policy.check(cls, config)
+        parse_config(cls.Config, config, type_)
+        hidden = secret_fields(cls.Config)
+        secrets = {k: v for k, v in config.items() if k in hidden and v not in (None, "")}
+        plain = {k: v for k, v in config.items() if k not in hidden}
+        if secrets and self.box is None:
+            raise ConfigError("this store cannot keep credentials: no secret key is configured")
+        with self.sessions() as s:
+            if s.scalar(select(ConnectorRow).where(ConnectorRow.name == name, ConnectorRow.tenant == tenant)):
+                raise ConflictError(f"a connector named {name!r} exists already")
+        check_source(cls, config, acl)
         with self.sessions.begin() as s:
             taken = select(ConnectorRow).where(ConnectorRow.name == name, ConnectorRow.tenant == tenant)
             if s.scalar(taken) is not None:
                 raise ConflictError(f"a connector named {name!r} exists already")
             row = ConnectorRow(
-                id=str(uuid.uuid4()), name=name, tenant=tenant, type=type_, config=json.dumps(config),
-                acl=json.dumps(acl), interval_s=interval_s,
+                id=str(uuid.uuid4()), name=name, tenant=tenant, type=type_, config=json.dumps(plain),
+                secrets=self.box.seal(secrets) if secrets else "", acl=json.dumps(acl), interval_s=interval_s,
             )  # fmt: skip
             s.add(row)
             return _connector_info(row)
+
+    def source_config(self, connector_id: str) -> dict[str, Any]:
+        """The options a sync builds the connector from: plain options and opened credentials."""
+        with self.sessions() as s:
+            row = s.get(ConnectorRow, connector_id)
+            if row is None:
+                raise NotFoundError(f"no connector {connector_id}")
+            plain, sealed = json.loads(row.config), row.secrets
+        if sealed and self.box is None:
+            raise ConfigError("the connector's credentials are encrypted and no secret key is configured")
+        return {**plain, **(self.box.open(sealed) if sealed else {})}
+
+    def rotate_secrets(self) -> int:
+        """Re-encrypt every connector's credentials under the newest key; returns how many were rewritten."""
+        if self.box is None:
+            raise ConfigError("no secret key is configured")
+        n = 0
+        with self.sessions.begin() as s:
+            for row in s.scalars(select(ConnectorRow).where(ConnectorRow.secrets != "")):
+                row.secrets = self.box.rotate(row.secrets)
+                n += 1
+        return n
 
     def connector(self, ref: str, tenant: str | None = None) -> ConnectorInfo | None:
         """By id or by name; `tenant` limits the search to one tenant (the API always passes the caller's)."""
@@ -208,8 +253,30 @@ def _find(s: Session, ref: str, tenant: str | None) -> ConnectorRow | None:
 def _connector_info(row: ConnectorRow) -> ConnectorInfo:
     return ConnectorInfo(
         id=row.id, name=row.name, tenant=row.tenant, type=row.type, config=json.loads(row.config),
-        acl=json.loads(row.acl), interval_s=row.interval_s,
+        secrets=_secret_names(row), acl=json.loads(row.acl), interval_s=row.interval_s,
     )  # fmt: skip
+
+
+def _secret_names(row: ConnectorRow) -> list[str]:
+    """Which credentials a connector has, from its type's config model (the sealed values stay sealed)."""
+    if not row.secrets:
+        return []
+    from citewise.connectors import available_connectors
+
+    cls = available_connectors().get(row.type)
+    return sorted(secret_fields(cls.Config)) if cls is not None else []
+
+
+def check_source(cls: type, config: dict[str, Any], acl: list[str]) -> None:
+    """Build the connector and run its `validate()`; any failure is a ConfigError with the credentials
+    blanked out of the message."""
+    redact = redactor({k: v for k, v in config.items() if k in secret_fields(cls.Config)})
+    try:
+        cls(**config, acl=acl or None).validate()
+    except CitewiseError as exc:
+        raise ConfigError(redact(str(exc))) from None
+    except Exception as exc:  # noqa: BLE001 - a client library's own error: name it, without secrets
+        raise ConfigError(redact(f"{cls.kind} connector: {type(exc).__name__}: {exc}")) from None
 
 
 def _job_info(row: JobRow, connector: ConnectorRow | None) -> JobInfo:
@@ -328,7 +395,7 @@ def run_sync_job(job_id: str, *, settings: Settings, ingestor=None) -> JobInfo: 
     from citewise.connectors import create_connector
     from citewise.ingest.pipeline import Ingestor
 
-    store = JobStore(init_db(settings.db_url))
+    store = JobStore.for_settings(settings)
     job = store.job(job_id)
     if job is None:
         raise CitewiseError(f"job {job_id} not found")
@@ -340,11 +407,19 @@ def run_sync_job(job_id: str, *, settings: Settings, ingestor=None) -> JobInfo: 
     try:
         with connector_lock(settings, connector.id):
             ingestor = ingestor or Ingestor(settings)
-            source = create_connector(connector.type, **connector.config, acl=connector.acl or None)
+            config = store.source_config(connector.id)
+            redact = redactor({k: v for k, v in config.items() if k not in connector.config})
+            source = create_connector(connector.type, **config, acl=connector.acl or None)
             report = ingestor.sync(source, tenant=connector.tenant, progress=JobProgress(store, job_id))
     except Exception as exc:
-        store.update(job_id, status="failed", error=f"{type(exc).__name__}: {exc}"[:2000], finished_at=utcnow())
-        raise
+        shown = f"{type(exc).__name__}: {exc}"
+        message = redact_secrets(redact(shown)) if "redact" in locals() else redact_secrets(shown)
+        store.update(job_id, status="failed", error=message[:2000], finished_at=utcnow())
+        if message == shown:
+            raise
+        # the error held a credential: raise it without, keeping whether a retry may help
+        transient = isinstance(exc, TransientError | ConnectionError | TimeoutError | OSError)
+        raise (TransientError if transient else CitewiseError)(message) from None
     finally:
         if owned and ingestor is not None:
             ingestor.close()

@@ -14,12 +14,19 @@ import json
 import logging
 import time
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cached_property
 
 import numpy as np
 
-from citewise.connectors.base import Connector, FailedItem, ListIdsConnector, LoadConnector
+from citewise.connectors.base import (
+    Connector,
+    FailedItem,
+    ListIdsConnector,
+    LoadConnector,
+    UnchangedItem,
+    VersionedConnector,
+)
 from citewise.db import init_db
 from citewise.errors import DocumentError
 from citewise.ingest.chunking import Chunker
@@ -28,7 +35,8 @@ from citewise.ingest.parsing.sandbox import ParserSandbox, SandboxLimits
 from citewise.ingest.progress import NoProgress, Progress
 from citewise.ingest.recovery import disk_errors_named, ensure_free_space, recover_pending
 from citewise.ingest.state import DocumentState, EmbeddingCache, SyncState
-from citewise.models import PUBLIC, Chunk, ChunkPayload, DocError, IngestReport, RawDocument
+from citewise.ingest.tables import TableStore
+from citewise.models import PUBLIC, Chunk, ChunkPayload, DocError, IngestReport, RawDocument, TableData
 from citewise.retrieval.encoders.dense import DenseEncoder
 from citewise.retrieval.encoders.model_files import load_tokenizer, resolve_model_dir
 from citewise.retrieval.index import IndexAccess
@@ -37,7 +45,9 @@ from citewise.settings import Settings
 
 log = logging.getLogger(__name__)
 
-PIPELINE_VERSION = "2"  # bump when parsing/chunking output changes: every document is re-indexed
+PIPELINE_VERSION = (
+    "3"  # 3: tables kept as rows. Bump when parsing/chunking output changes: every document is re-indexed
+)
 UPSERT_BATCH = 256
 
 
@@ -57,6 +67,7 @@ class _Pending:
     fingerprint: str
     previous: DocumentState | None
     chunks: list[Chunk] | None = None
+    tables: list[TableData] = field(default_factory=list)
 
 
 class Ingestor(IndexAccess):
@@ -73,6 +84,7 @@ class Ingestor(IndexAccess):
         super().__init__(settings, collection=collection, store=store, encoder=encoder)
         sessions = init_db(settings.db_url)
         self.state = SyncState(sessions, self.collection)
+        self.tables = TableStore(sessions)
         self._sessions = sessions
 
     # -- heavy parts, loaded once on first use (encoder, store, sparse: IndexAccess) --------------------
@@ -142,8 +154,17 @@ class Ingestor(IndexAccess):
         progress.start(total, f"ingest {connector.source_id.split(':', 1)[-1][-40:]}")
         seen: set[str] = set()
         batch: list[_Pending] = []
+        if isinstance(connector, VersionedConnector):
+            connector.set_known_versions(
+                {r.uri: r.source_version for r in known.values() if r.status == "indexed" and r.source_version}
+            )
         try:
             for item in connector.load():
+                if isinstance(item, UnchangedItem):
+                    seen.add(doc_id_for(self.collection, tenant, item.uri))
+                    report.unchanged += 1
+                    progress.advance(1)
+                    continue
                 if isinstance(item, FailedItem):
                     seen.add(doc_id_for(self.collection, tenant, item.uri))
                     report.failed += 1
@@ -188,6 +209,7 @@ class Ingestor(IndexAccess):
             try:
                 parsed = self.parser.parse(p.doc)
                 p.chunks = self.chunker.run(parsed, doc_id=p.doc_id, title=p.doc.title)
+                p.tables = parsed.tables
                 ready.append(p)
             except Exception as exc:  # one bad document never stops the batch
                 message = str(exc) if isinstance(exc, DocumentError) else f"internal: {type(exc).__name__}: {exc}"
@@ -223,6 +245,9 @@ class Ingestor(IndexAccess):
                 version = p.fingerprint[:16]
                 self.store.set_payload(Filter(match={"doc_id": p.doc_id, "version": version}), {"status": "live"})
                 self.store.delete(Filter(match={"doc_id": p.doc_id}, exclude={"version": version}))
+        for p in ready:  # before `indexed`: a crash here leaves the document pending, and the next run redoes it
+            if p.tables or p.previous is not None:
+                self.tables.replace(p.doc_id, tenant, p.tables)
         self.state.upsert([self._row(p, tenant, status="indexed", fingerprint=p.fingerprint) for p in ready])
         for p in ready:
             was_indexed = p.previous is not None and p.previous.status in ("indexed", "pending")
@@ -277,6 +302,7 @@ class Ingestor(IndexAccess):
             "status": status,
             "fingerprint": fingerprint,
             "version": p.fingerprint[:16] if status != "failed" else None,  # pending: the version being written
+            "source_version": p.doc.version if status == "indexed" else None,
             "chunks": len(p.chunks or []),
             "error": None,
         }
@@ -285,7 +311,7 @@ class Ingestor(IndexAccess):
         prev = p.previous
         if prev is not None and prev.status == "indexed":  # keep serving the last good version
             row = self._row(p, tenant, status="indexed", fingerprint=prev.fingerprint)
-            row.update(version=prev.version, chunks=prev.chunks)
+            row.update(version=prev.version, chunks=prev.chunks, source_version=prev.source_version)
         else:
             row = self._row(p, tenant, status="failed", fingerprint=None)
         row["error"] = message

@@ -10,8 +10,11 @@ import threading
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import nullcontext
 
+from citewise.errors import TransientError
 from citewise.ingest.jobs import JobRunner, JobStore, run_sync_job, submit_due
 from citewise.settings import Settings
+
+TRANSIENT = (TransientError, ConnectionError, TimeoutError)
 
 
 class InProcessRunner:
@@ -28,8 +31,21 @@ class InProcessRunner:
         self.futures: dict[str, Future] = {}
 
     def _run(self, job_id: str) -> None:
-        with self.write_lock:
-            run_sync_job(job_id, settings=self.settings, ingestor=self.ingestor)
+        """A transient error (source or index briefly unavailable) retries with exponential backoff, up to
+        `jobs.max_retries`, as the Celery task does; any other error fails the job with its reason."""
+        from tenacity import retry, retry_if_exception_type, stop_after_attempt, wait_exponential
+
+        @retry(
+            retry=retry_if_exception_type(TRANSIENT),
+            stop=stop_after_attempt(self.settings.jobs.max_retries + 1),
+            wait=wait_exponential(multiplier=self.settings.jobs.retry_base_s, max=60),
+            reraise=True,
+        )
+        def attempt() -> None:
+            with self.write_lock:
+                run_sync_job(job_id, settings=self.settings, ingestor=self.ingestor)
+
+        attempt()
 
     def submit(self, job_id: str) -> None:
         self.futures = {k: f for k, f in self.futures.items() if not f.done()}  # a server runs for months

@@ -29,6 +29,7 @@ class DocumentState(Base):
     status: Mapped[str] = mapped_column(String(16))  # pending | indexed | failed
     fingerprint: Mapped[str | None] = mapped_column(String(64), nullable=True)  # of the indexed version
     version: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    source_version: Mapped[str | None] = mapped_column(Text, nullable=True)  # ETag, commit, updated-at at the source
     chunks: Mapped[int] = mapped_column(Integer, default=0)
     error: Mapped[str | None] = mapped_column(Text, nullable=True)
     updated_at: Mapped[datetime] = timestamp(updated=True)
@@ -95,9 +96,13 @@ class SyncState:
                         setattr(obj, k, v)
 
     def remove(self, doc_ids: list[str]) -> None:
+        """The documents' rows and the tables kept from them."""
+        from citewise.ingest.tables import DocumentTable
+
         with self.sessions.begin() as s:
             for i in range(0, len(doc_ids), 500):
                 s.execute(delete(DocumentState).where(DocumentState.doc_id.in_(doc_ids[i : i + 500])))
+                s.execute(delete(DocumentTable).where(DocumentTable.doc_id.in_(doc_ids[i : i + 500])))
 
 
 class EmbeddingCache:

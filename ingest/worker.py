@@ -62,10 +62,9 @@ def make_celery(settings: Settings | None = None) -> Celery:
 
     @app.task(name="citewise.schedule")
     def schedule() -> list[str]:
-        from citewise.db import init_db
         from citewise.ingest.jobs import JobStore, submit_due
 
-        return submit_due(JobStore(init_db(settings.db_url)), CeleryRunner(app=app))
+        return submit_due(JobStore.for_settings(settings), CeleryRunner(app=app))
 
     return app
 

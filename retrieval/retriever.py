@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import re
 import time
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import (
     BaseModel,
@@ -29,6 +30,7 @@ from citewise.retrieval.encoders.dense import DenseEncoder
 from citewise.retrieval.encoders.sparse import SparseVector
 from citewise.retrieval.index import IndexAccess
 from citewise.retrieval.query_cache import QueryVectorCache
+from citewise.retrieval.query_variants import rule_variants
 from citewise.retrieval.rerank.base import Reranker, load_reranker
 from citewise.retrieval.stores.base import Filter, FusionMethod, QuerySpec, ScoredPoint, SearchMode, VectorStore
 from citewise.settings import Settings
@@ -92,6 +94,12 @@ class RetrievalRequest(BaseModel):
     max_per_doc: int | None = Field(None, ge=1)
     mmr_lambda: Number | None = Field(None, ge=0, le=1)
     neighbours: int | None = Field(None, ge=0, le=5)
+    multi_query: Literal["off", "rules"] | None = Field(
+        None, description="also retrieve rule-based variants of the query and fuse them (default from settings)"
+    )
+    variants: list[Annotated[str, Field(min_length=1, max_length=2000)]] = Field(
+        default_factory=list, max_length=5, description="more wordings of the query to retrieve and fuse"
+    )
 
 
 class RetrievalResult(BaseModel):
@@ -166,6 +174,11 @@ class Retriever(IndexAccess):
 
     def run(self, request: RetrievalRequest) -> RetrievalResult:
         cfg = self.settings.retrieval
+        variants = list(request.variants)
+        if (request.multi_query or cfg.multi_query) == "rules":
+            variants += rule_variants(request.query)
+        if variants:
+            return self._multi(request, variants)
         mode: SearchMode = request.mode or cfg.mode
         reranker = self.reranker(request.reranker or cfg.reranker)
         mmr_lambda = request.mmr_lambda if request.mmr_lambda is not None else cfg.mmr_lambda
@@ -215,6 +228,41 @@ class Retriever(IndexAccess):
         lap("shape")
         timings["total"] = round(sum(timings.values()), 3)
         return RetrievalResult(hits=hits, mode=mode, reranker=reranker.name, timings_ms=timings)
+
+    def _multi(self, request: RetrievalRequest, variants: list[str]) -> RetrievalResult:
+        """The question and each variant retrieved whole (rerank and shaping included), in parallel, and
+        the result lists fused by reciprocal rank (as RAG-Fusion does). A hit keeps the scores of the first
+        list it appears in, the question's own when it found it."""
+        started = time.perf_counter()
+        depth = min(200, max(2 * request.k, 20))
+        single = request.model_copy(update={"variants": [], "multi_query": "off", "k": depth})
+        wordings = [request.query, *variants]
+        with ThreadPoolExecutor(max_workers=min(4, len(wordings))) as pool:
+            results = list(pool.map(lambda q: self.run(single.model_copy(update={"query": q})), wordings))
+        fused: dict[str, float] = {}
+        first: dict[str, SearchHit] = {}
+        for result in results:
+            for rank, hit in enumerate(result.hits):
+                fused[hit.chunk_id] = fused.get(hit.chunk_id, 0.0) + 1.0 / (self.settings.retrieval.rrf_k + rank + 1)
+                first.setdefault(hit.chunk_id, hit)
+        per_doc, cap, hits = {}, request.max_per_doc or self.settings.retrieval.max_per_doc, []
+        for chunk_id in sorted(fused, key=fused.__getitem__, reverse=True):
+            hit = first[chunk_id]
+            if per_doc.get(hit.doc_id, 0) >= cap:
+                continue
+            per_doc[hit.doc_id] = per_doc.get(hit.doc_id, 0) + 1
+            hits.append(
+                hit.model_copy(
+                    update={
+                        "score": fused[chunk_id],
+                        "scores": {**hit.scores, "multi_query": round(fused[chunk_id], 6)},
+                    }
+                )
+            )
+            if len(hits) == request.k:
+                break
+        timings = {"variants": float(len(variants)), "total": round((time.perf_counter() - started) * 1000, 3)}
+        return RetrievalResult(hits=hits, mode=results[0].mode, reranker=results[0].reranker, timings_ms=timings)
 
     def _fill_branch_scores(
         self, candidates: list[ScoredPoint], flt: Filter, dense: list[float], sparse: SparseVector

@@ -66,6 +66,9 @@ def postgres_server():
     port = free_port()
     run = lambda *cmd: subprocess.run([*as_user, *cmd], check=True, capture_output=True)  # noqa: E731
     run(_pg_bin("initdb"), "-D", str(data), "-U", "citewise", "--auth=trust", "-E", "UTF8")
+    hba = data / "pg_hba.conf"  # the role `secured` signs in with a password (the connector tests' wrong password)
+    rules = "host all secured 127.0.0.1/32 scram-sha-256\n" + run("cat", str(hba)).stdout.decode()
+    subprocess.run([*as_user, "tee", str(hba)], input=rules.encode(), check=True, capture_output=True)
     opts = f"-p {port} -k {sock} -c listen_addresses=127.0.0.1 -c fsync=off"
     run(_pg_bin("pg_ctl"), "-D", str(data), "-o", opts, "-l", str(root / "log"), "-w", "start")
     try:

@@ -14,10 +14,9 @@ app = command_group(help="Data sources synced as jobs.")
 
 
 def job_store():  # noqa: ANN202
-    from citewise.db import init_db
     from citewise.ingest.jobs import JobStore
 
-    return JobStore(init_db(Settings().db_url))
+    return JobStore.for_settings(Settings())
 
 
 def parse_config(pairs: list[str]) -> dict:
@@ -47,6 +46,33 @@ def connectors_add(
     typer.echo(info.model_dump_json() if as_json else f"added {info.name} ({info.type}, id {info.id})")
 
 
+@app.command("types")
+def connectors_types(as_json: JsonOpt = False) -> None:
+    """The installed connector types with their options (JSON schema; credentials marked secret)."""
+    from citewise.connectors.registry import connector_types
+
+    types = connector_types()
+    if as_json:
+        typer.echo(json.dumps(types))
+        return
+    for name, info in types.items():
+        typer.echo(f"{name}: {info['description']}")
+        required = set(info["schema"].get("required", []))
+        for option, spec in info["schema"].get("properties", {}).items():
+            tags = ", ".join(
+                t
+                for t in ("required" if option in required else "", "secret" if option in info["secrets"] else "")
+                if t
+            )
+            typer.echo(f"  {option}{f' ({tags})' if tags else ''}: {spec.get('description', '')}")
+
+
+@app.command("rotate-key")
+def connectors_rotate_key() -> None:
+    """Re-encrypt every stored credential under the newest key (the first of CITEWISE_SECURITY__SECRET_KEYS)."""
+    typer.echo(f"re-encrypted the credentials of {job_store().rotate_secrets()} connectors")
+
+
 @app.command("list")
 def connectors_list(as_json: JsonOpt = False) -> None:
     """The registered connectors."""
@@ -56,7 +82,8 @@ def connectors_list(as_json: JsonOpt = False) -> None:
         return
     for i in infos:
         every = f", every {i.interval_s} s" if i.interval_s else ""
-        typer.echo(f"{i.name}: {i.type} {json.dumps(i.config)} tenant {i.tenant}{every}")
+        secrets = f" credentials: {', '.join(i.secrets)}" if i.secrets else ""
+        typer.echo(f"{i.name}: {i.type} {json.dumps(i.config)} tenant {i.tenant}{every}{secrets}")
 
 
 @app.command("remove")

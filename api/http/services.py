@@ -17,6 +17,7 @@ from citewise.api.orchestration.prompts import PromptRegistry
 from citewise.api.orchestration.review import ReviewQueue
 from citewise.api.orchestration.sessions import SessionStore
 from citewise.api.orchestration.telemetry import Telemetry, configure_tracing, flush_tracing
+from citewise.connectors.credentials import SecretBox
 from citewise.db import init_db
 from citewise.ingest.documents import DocumentService
 from citewise.ingest.jobs import JobStore
@@ -93,7 +94,7 @@ class Services:
 
     @cached_property
     def jobs(self) -> JobStore:
-        return JobStore(self.db)
+        return JobStore(self.db, SecretBox.for_settings(self.settings))
 
     @cached_property
     def runner(self) -> JobRunner:

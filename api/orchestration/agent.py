@@ -232,13 +232,16 @@ def _call_tool(
         return _failed(name, arguments, f"the tool failed: {type(exc).__name__}")
     data = result.data
     if result.passages:  # number the passages across the run; the model cites these numbers
-        numbered = []
-        for hit, shown in zip(result.passages, data, strict=False):
+        numbers = []
+        for hit in result.passages:
             if hit.chunk_id not in seen:
                 seen[hit.chunk_id] = len(run.passages) + 1
                 run.passages.append(hit)
-            numbered.append({"n": seen[hit.chunk_id], **shown})
-        data = numbered
+            numbers.append(seen[hit.chunk_id])
+        if isinstance(data, list):  # one shown item per passage
+            data = [{"n": n, **shown} for n, shown in zip(numbers, data, strict=False)]
+        else:  # one result drawn from these passages (a table query)
+            data = {"cite_as": numbers, **data}
     step = AgentStep(type="tool_call", tool=name, arguments=arguments, summary=result.summary)
     return step, json.dumps(data, default=str)[:20_000]
 

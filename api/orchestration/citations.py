@@ -3,6 +3,8 @@
 A sentence "states a fact" when it has at least MIN_FACT_TERMS content terms. It is supported when one of
 its cited passages holds at least `threshold` of its content terms (lexical support; the threshold is
 calibrated by `python -m citewise.evals.calibrate_chat`). `grounded` is true only if every fact sentence is supported.
+A table query's result (chunk id `table:`) is computed, so its words are the SQL's, not the claim's: a claim
+with numbers is supported by it when every number in the claim is in the result.
 """
 
 from __future__ import annotations
@@ -48,10 +50,20 @@ class CitedAnswer(BaseModel):
     flags: list[str]
 
 
+def support(claim: str, hit: SearchHit, text: str | None = None) -> float:
+    """How much of the claim `text` (by default the whole passage) of `hit` supports."""
+    text = hit.text if text is None else text
+    if hit.chunk_id.startswith("table:") and (wanted := textutil.numbers(claim)):
+        return len(wanted & textutil.numbers(text)) / len(wanted)
+    return textutil.support(claim, text)
+
+
 def _best_quote(claim: str, hit: SearchHit) -> tuple[str, int | None, int | None, float]:
+    if hit.chunk_id.startswith("table:"):  # the result as a whole is the quote
+        return hit.text, None, None, support(claim, hit)
     best = ("", None, None, -1.0)
     for a, b in textutil.sentence_spans(hit.text) or [(0, len(hit.text))]:
-        score = textutil.support(claim, hit.text[a:b])
+        score = support(claim, hit, hit.text[a:b])
         if score > best[3]:
             offset = hit.char_start
             best = (
@@ -84,7 +96,7 @@ def cite(answer: str, sources: list[SearchHit], threshold: float) -> CitedAnswer
         for n in numbers:
             hit = sources[n - 1]
             quote, start, end, score = _best_quote(claim, hit)
-            passage_support = textutil.support(claim, hit.text)
+            passage_support = support(claim, hit)
             best_support = max(best_support, passage_support)
             if n not in citations or score > citations[n].support:
                 citations[n] = Citation.from_hit(

@@ -19,6 +19,7 @@ from citewise.api.orchestration.budget import fit_sources, listing
 from citewise.api.orchestration.cache import AnswerCache, NoAnswerCache, answer_key
 from citewise.api.orchestration.citations import Citation, cite, supported_only
 from citewise.api.orchestration.memory import recall
+from citewise.api.orchestration.multi_query import llm_variants
 from citewise.api.orchestration.prompts import PromptRegistry, Template
 from citewise.api.orchestration.providers import Call, FallbackChain, LlmProvider, Prompt, Source, build_provider
 from citewise.api.orchestration.providers.extractive import ExtractiveProvider
@@ -120,7 +121,10 @@ class ChatPipeline:
         """The profile's own provider, built once: concurrent first requests must share one gateway."""
         with self._chains_lock:
             if profile.name not in self._own:
-                self._own[profile.name] = build_provider(profile.provider, profile)
+                provider = build_provider(profile.provider, profile)
+                if hasattr(provider, "resolve"):  # an ensemble: its members are other profiles' providers
+                    provider.resolve = lambda name: self._provider(self.profiles[name])
+                self._own[profile.name] = provider
             return self._own[profile.name]
 
     def health(self) -> list[dict]:
@@ -138,9 +142,9 @@ class ChatPipeline:
         if balancer is not None and balancer.saturated():
             raise SaturatedError("every model server is busy; retry shortly", retry_after=1.0)
 
-    def _helper(self, profile: LlmProfile, turn: Turn):  # noqa: ANN202
-        """The profile's own model for memory chores (summary, standalone query); None without a model."""
-        if profile.provider == "extractive" or not self.settings.chat.memory_llm:
+    def _helper(self, profile: LlmProfile, turn: Turn, enabled: bool):  # noqa: ANN202
+        """The profile's own model for chores (summary, standalone query, query variants); None without one."""
+        if profile.provider == "extractive" or not enabled:
             return None
         provider = self._provider(profile)
 
@@ -222,7 +226,9 @@ class ChatPipeline:
             yield Event("token", answer)
             yield Event("done", self._result(turn, answer, [], refused=refused))
             return
-        wants_agent = turn.request.mode == "agent" or (turn.request.mode is None and turn.route.name == "multi_step")
+        wants_agent = turn.request.mode == "agent" or (
+            turn.request.mode is None and turn.route.name in ("multi_step", "structured")  # tools and tables
+        )
         if wants_agent:
             provider = self._provider(profile)
             if hasattr(provider, "complete"):  # a model that can call tools
@@ -231,7 +237,7 @@ class ChatPipeline:
                 yield from self._agent(turn, profile, provider, lap)
                 return
             turn.flags.append("agent_unavailable:no tool-calling model in this profile")
-        if turn.route.name in ("multi_step", "structured") and not turn.request.mode:  # no table tool yet
+        if turn.route.name in ("multi_step", "structured") and not turn.request.mode:  # no tool-calling model
             turn.flags.append(f"route_fallback:{turn.route.name}->knowledge")
         # 3. memory: older turns summarised past the budget; a follow-up becomes a standalone query
         memory = recall(
@@ -239,7 +245,7 @@ class ChatPipeline:
             turn.request.question,
             max_tokens=chat.memory_tokens,
             keep_turns=chat.history_turns,
-            generate=self._helper(profile, turn),
+            generate=self._helper(profile, turn, chat.memory_llm),
         )
         turn.query, turn.summary, turn.new_summary = memory.query, memory.summary, memory.new_summary
         if turn.query != turn.request.question:
@@ -249,14 +255,18 @@ class ChatPipeline:
         if memory.summarised_by:
             turn.flags.append(f"summarised:{memory.summarised_by}")
         lap("memory", rewritten_by=memory.rewritten_by or "none")
-        # 4. retrieve (the caller's principal goes into every vector query)
+        # 4. retrieve (the caller's principal goes into every vector query), with the LLM's variants if asked
         retrieve_start = clock[1]
+        variants = llm_variants(turn.query, self._helper(profile, turn, chat.multi_query_llm))
+        if variants:
+            turn.flags.append(f"multi_query:llm:{len(variants)}")
         result = self.retriever.run(
             RetrievalRequest(
                 query=turn.query,
                 principal=turn.identity,
                 filters=turn.request.filters or SearchFilters(),
                 k=chat.sources,
+                variants=variants,
             )
         )
         turn.hits = result.hits
@@ -475,6 +485,7 @@ class ChatPipeline:
                 return None
         turn.calls.extend(chain.calls)
         turn.call = chain.call
+        turn.ensemble = chain.call.ensemble
         if chain.failures:
             turn.flags.append(f"fallback:{profile.provider}->{chain.used}")
             if chain.call.provider == "extractive" and profile.provider != "extractive":
@@ -535,6 +546,7 @@ class ChatPipeline:
             route=turn.route,
             steps=list(turn.steps),
             stop_reason=turn.stop_reason,
+            ensemble=turn.ensemble,
             usage=UsageOut.of(turn.calls),
         )
 

@@ -77,6 +77,9 @@ class ChatResult(BaseModel):
     route: Route | None = Field(None, description="where the router sent the question, and how sure it was")
     steps: list[dict] = Field(default_factory=list, description="the agent's tool calls and answer, in order")
     stop_reason: str | None = Field(None, description="why the agent stopped: answer or the limit it reached")
+    ensemble: dict | None = Field(
+        None, description="an ensemble profile's members (grounding, agreement), the one chosen, mean agreement"
+    )
     usage: UsageOut = Field(default_factory=UsageOut)
 
 
@@ -103,6 +106,7 @@ class Turn:
     route: Route | None = None
     steps: list[dict] = field(default_factory=list)
     stop_reason: str | None = None
+    ensemble: dict | None = None
     hits: list[SearchHit] = field(default_factory=list)
     flags: list[str] = field(default_factory=list)
     checks: dict[str, str] = field(default_factory=dict)

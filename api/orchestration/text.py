@@ -55,3 +55,17 @@ def support(claim: str, source: str) -> float:
     if not wanted:
         return 1.0
     return len(wanted & terms(source)) / len(wanted)
+
+
+_NUM = re.compile(r"(?<![\w.])-?\d[\d,]*(?:\.\d+)?")
+
+
+def numbers(text: str) -> set[float]:
+    """The numbers written in a text, thousands separators removed ("2,700.50" and "2700.5" are one)."""
+    found = set()
+    for m in _NUM.finditer(text):
+        try:
+            found.add(round(float(m.group(0).replace(",", "")), 6))
+        except ValueError:
+            continue
+    return found

@@ -23,7 +23,7 @@ from citewise.errors import (
 )
 from citewise.ingest.parsing.assemble import Block, assemble
 from citewise.ingest.parsing.text import decode_text
-from citewise.models import ElementType, ParsedDocument
+from citewise.models import ElementType, ParsedDocument, TableData
 
 os.environ.setdefault("DO_NOT_TRACK", "1")
 os.environ.setdefault("UNSTRUCTURED_DISABLE_NOTICE", "1")
@@ -78,25 +78,40 @@ def warm_up() -> None:
         _partition()(file=io.BytesIO(data), metadata_filename=name)
 
 
-def _table_text(element: Any) -> str:
-    """Render a table row per line (`a | b | c`) instead of unstructured's one run of cells."""
+def _table_rows(element: Any) -> list[list[str]]:
+    """The cells of a table element, row by row (empty when unstructured kept no HTML for it)."""
     html = getattr(element.metadata, "text_as_html", None)
     if not html:
-        return element.text
+        return []
     try:
         from lxml import html as lxml_html
 
         # huge_tree: libxml2 otherwise drops a text node over 10 MB without a word (a big cell vanished);
         # the parser sandbox bounds the memory instead.
         root = lxml_html.fromstring(html, parser=lxml_html.HTMLParser(huge_tree=True))
-        rows = []
-        for tr in root.iter("tr"):
-            cells = [" ".join(c.text_content().split()) for c in tr if c.tag in ("td", "th")]
-            if any(cells):
-                rows.append(" | ".join(cells))
-        return "\n".join(rows) or element.text
-    except Exception:  # malformed HTML from a table: fall back to the plain cell text
-        return element.text
+    except Exception:  # malformed HTML from a table: no rows
+        return []
+    rows = []
+    for tr in root.iter("tr"):
+        cells = [" ".join(c.text_content().split()) for c in tr if c.tag in ("td", "th")]
+        if any(cells):
+            rows.append(cells)
+    return rows
+
+
+def _table_text(element: Any) -> str:
+    """Render a table row per line (`a | b | c`) instead of unstructured's one run of cells."""
+    rows = _table_rows(element)
+    return "\n".join(" | ".join(r) for r in rows) or element.text
+
+
+def table_data(name: str, rows: list[list[str]]) -> TableData | None:
+    """The first row is the header; a table needs one and at least one row under it."""
+    rows = [r for r in rows if any(c.strip() for c in r)]
+    if len(rows) < 2:
+        return None
+    columns = [c.strip() for c in rows[0]]
+    return TableData(name=name or "table", columns=columns, rows=[[c.strip() for c in r] for r in rows[1:]])
 
 
 TEXT_FORMATS = {"text", "md", "rst", "org", "csv", "tsv", "html", "xml"}
@@ -119,6 +134,7 @@ def parse_structured(content: bytes, *, filename: str, fmt: str, title: str) -> 
         raise _explain(exc, fmt) from exc
     blocks: list[Block] = []
     pages: set[int] = set()
+    tables: list[TableData] = []
     for el in elements:
         category = getattr(el, "category", type(el).__name__)
         if category in SKIPPED_CATEGORIES:
@@ -128,12 +144,18 @@ def parse_structured(content: bytes, *, filename: str, fmt: str, title: str) -> 
         if page:
             pages.add(page)
         text = _table_text(el) if kind == "table" else (el.text or "")
+        if kind == "table" and fmt == "xlsx":
+            sheet = getattr(el.metadata, "page_name", None) or f"{title} {len(tables) + 1}"
+            if (table := table_data(sheet, _table_rows(el))) is not None:
+                tables.append(table)
         blocks.append(Block(kind, text, page, getattr(el.metadata, "category_depth", None)))
     if fmt in {"eml", "msg"} and not any(b.text.strip() for b in blocks) and _is_encrypted_mail(content):
         raise EncryptedDocumentError("the e-mail is encrypted (S/MIME or PGP); only its ciphertext is available")
     if not any(b.text.strip() for b in blocks):
         raise EmptyDocumentError(f"no text found in the .{fmt} file (empty, images only, or whitespace)")
-    return assemble(blocks, title=title, pages=max(pages) if pages else None)
+    parsed = assemble(blocks, title=title, pages=max(pages) if pages else None)
+    parsed.tables = tables
+    return parsed
 
 
 def _parse_delimited(content: bytes, *, fmt: str, title: str) -> ParsedDocument:
@@ -150,8 +172,11 @@ def _parse_delimited(content: bytes, *, fmt: str, title: str) -> ParsedDocument:
             delimiter = csv.Sniffer().sniff(text[:4096], ",;|\t").delimiter
         except csv.Error:  # a single column has no delimiter to find
             pass
-    rows = [" | ".join(c.strip() for c in row) for row in csv.reader(io.StringIO(text), delimiter=delimiter)]
-    return assemble([Block("table", "\n".join(r for r in rows if r.strip(" |")))], title=title)
+    cells = list(csv.reader(io.StringIO(text), delimiter=delimiter))
+    rows = [" | ".join(c.strip() for c in row) for row in cells]
+    parsed = assemble([Block("table", "\n".join(r for r in rows if r.strip(" |")))], title=title)
+    parsed.tables = [t for t in [table_data(title, cells)] if t is not None]
+    return parsed
 
 
 def _is_encrypted_mail(content: bytes) -> bool:

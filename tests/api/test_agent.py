@@ -42,6 +42,7 @@ def test_the_agent_searches_then_answers_with_citations_to_what_it_found(env):
         "read_document",
         "list_documents",
         "calculator",
+        "table_query",
     }
     observation = json.loads(second["messages"][-1]["content"])
     assert second["messages"][-1]["role"] == "tool" and observation[0]["n"] == 1  # numbered for citing
@@ -151,3 +152,12 @@ def test_react_replies_parse_into_actions_or_answers():
     assert parse_react("Final Answer: 42 [1]").content == "42 [1]" and not parse_react("Final Answer: x").tool_calls
     assert parse_react("just an answer").content == "just an answer"
     assert parse_react("Action: search").tool_calls[0]["function"]["arguments"] == ""
+
+
+def test_llm_variants_parse_into_distinct_queries():
+    from citewise.api.orchestration.multi_query import parse_variants
+
+    text = "1. vitamin D and fractures\n- Does vitamin D prevent broken bones?\n\nQuery 3: bone density\nextra"
+    question = "Does vitamin D prevent broken bones?"
+    assert parse_variants(text, question) == ["vitamin D and fractures", "bone density", "extra"]
+    assert parse_variants(None, question) == [] and parse_variants("x" * 500, question) == []

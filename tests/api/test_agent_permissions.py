@@ -15,7 +15,10 @@ from hypothesis import strategies as st
 
 from citewise.api.orchestration.agent import AgentRun, run_agent
 from citewise.api.orchestration.tools import TOOLS
+from citewise.db import init_db
 from citewise.identity import Identity
+from citewise.ingest.tables import TableStore
+from citewise.models import TableData
 from citewise.retrieval.retriever import Retriever
 from citewise.retrieval.stores.edge import EdgeStore
 from citewise.settings import AgentSettings, Settings
@@ -30,7 +33,7 @@ from tests.retrieval.test_permissions import (
     doc_strategy,
 )
 
-TOOL_NAMES = ["search", "read_document", "list_documents", "calculator"]
+TOOL_NAMES = ["search", "read_document", "list_documents", "calculator", "table_query"]
 
 
 class ScriptedModel:
@@ -57,6 +60,7 @@ def _arguments(draw, name: str, n_docs: int) -> dict:
         "read_document": st.fixed_dictionaries({"doc_id": doc_id}),
         "list_documents": st.fixed_dictionaries({"title_contains": st.one_of(st.none(), st.just("doc"))}),
         "calculator": st.just({"expression": "1+1"}),
+        "table_query": st.one_of(st.just({}), doc_id.map(lambda d: {"sql": f"SELECT * FROM {d}"})),
     }
     return draw(strategies[name])
 
@@ -82,13 +86,18 @@ def test_an_agent_run_never_sees_another_principals_passage(case):
         try:
             points = _points(docs)
             store.upsert(points)
-            retriever = Retriever(Settings(data_dir=Path(tmp)), store=store, encoder=HashEncoder())
+            cfg = Settings(data_dir=Path(tmp))
+            tables = TableStore(init_db(cfg.db_url))
+            for d, doc in enumerate(docs):  # each document also holds a table named after it
+                rows = [["secret", f"part0 of doc{d}"]]
+                tables.replace(f"doc{d}", doc["tenant"], [TableData(name=f"doc{d}", columns=["k", "v"], rows=rows)])
+            retriever = Retriever(cfg, store=store, encoder=HashEncoder())
             tools = {name: TOOLS.get(name)(retriever) for name in TOOL_NAMES}
             model, run = ScriptedModel(calls), AgentRun()
             limits = AgentSettings(max_steps=len(calls) + 1, max_tool_calls=len(calls))
             list(run_agent(model, tools, identity, "system", "question", limits, run))
             hidden = {p.payload.doc_id for p in points} - {p.payload.doc_id for p in points if _visible(p, identity)}
-            assert all(_visible(next(p for p in points if p.id == h.chunk_id), identity) for h in run.passages)
+            assert not {h.doc_id for h in run.passages} & hidden  # passages and table results alike
             shown = " ".join(m["content"] for m in model.seen if m["role"] == "tool")
             for doc_id in hidden:  # no hidden document's id or text reached the model through any tool
                 assert f'"doc_id": "{doc_id}"' not in shown and f"of {doc_id}" not in shown

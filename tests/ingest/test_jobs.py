@@ -50,8 +50,12 @@ def test_in_process_job_records_progress_and_bad_files(settings, encoder, folder
 
 def test_a_job_that_cannot_run_is_failed_with_its_error(settings, tmp_path):
     store = JobStore(init_db(settings.db_url))
+    with pytest.raises(ConfigError, match="no such file or folder"):  # checked against the source when added
+        store.add_connector("x", "filesystem", {"path": str(tmp_path / "missing")}, tenant="t", acl=[], interval_s=None)
+    (tmp_path / "missing").mkdir()
     conn = store.add_connector("gone", "filesystem", {"path": str(tmp_path / "missing")}, tenant="t", acl=[],
                                interval_s=None)  # fmt: skip
+    (tmp_path / "missing").rmdir()  # the source goes away after it was added
     job_id = store.create_job(conn.id, "inprocess")
     with pytest.raises(Exception):  # noqa: B017 - the runner sees the error; the job row records it
         run_sync_job(job_id, settings=settings)
@@ -163,3 +167,28 @@ def test_embedded_scheduler_starts_due_syncs(settings, tmp_path):
     time.sleep(0.5)
     scheduler.stop()
     assert len(runner.submitted) == 1  # due once, then not again within the hour
+
+
+def test_the_in_process_runner_retries_transient_errors_only(settings, monkeypatch):
+    from citewise.errors import TransientError
+    from citewise.ingest import runners
+
+    calls = []
+
+    def flaky(job_id, **kwargs):  # noqa: ANN001, ANN202
+        calls.append(job_id)
+        if job_id == "flaky" and len(calls) < 3:
+            raise TransientError("the source is briefly down")
+        if job_id == "broken":
+            raise ConfigError("wrong password")
+
+    monkeypatch.setattr(runners, "run_sync_job", flaky)
+    settings.jobs.retry_base_s = 0
+    runner = runners.InProcessRunner(settings)
+    runner._run("flaky")
+    assert calls == ["flaky"] * 3
+    calls.clear()
+    with pytest.raises(ConfigError):
+        runner._run("broken")
+    assert calls == ["broken"]
+    runner.shutdown()

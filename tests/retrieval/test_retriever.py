@@ -107,3 +107,17 @@ def test_request_validation_is_clear():
         RetrievalRequest(query="x", principal=Principal(), mode="fuzzy")
     with pytest.raises(ValidationError):
         SearchFilters(unknown="x")
+
+
+def test_variants_are_retrieved_and_fused_with_the_question(corpus):
+    """With rank fusion as the final order, a variant's best hit joins the question's; branch scores stay
+    the question's own (the evidence check reads them)."""
+    retriever, _ = corpus
+    alone = run(retriever, "vitamin D", k=3, max_per_doc=1, reranker="none").hits
+    fused = run(retriever, "vitamin D", k=3, max_per_doc=1, reranker="none", variants=["qdrant fusion"]).hits
+    assert not any("Qdrant" in h.text for h in alone)
+    assert {"health/vitamin.md", "eng/qdrant.txt"} <= {h.key for h in fused}
+    vitamin = next(h for h in fused if h.key == "health/vitamin.md")
+    assert vitamin.scores["dense"] == alone[0].scores["dense"] and all("multi_query" in h.scores for h in fused)
+    rules = run(retriever, "What is vitamin D?", k=2, multi_query="rules").hits
+    assert rules[0].key == "health/vitamin.md" and "multi_query" in rules[0].scores

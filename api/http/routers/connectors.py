@@ -18,9 +18,11 @@ SECRET_OPTION = re.compile(r"(?i)pass|secret|token|key|credential|auth")
 
 
 def shown(info: ConnectorInfo, *, admin: bool) -> dict:
-    """A connector as a caller may see it: configs are for admins only, and secrets are never returned."""
+    """A connector as a caller may see it: configs are for admins only; credentials are never returned
+    (they are not in `config`; an option merely named like one is masked too)."""
     out = info.model_dump()
     out["config"] = {k: "***" if SECRET_OPTION.search(k) else v for k, v in info.config.items()} if admin else {}
+    out["secrets"] = info.secrets if admin else []
     return out
 
 
@@ -32,6 +34,14 @@ class ConnectorBody(BaseModel):
     config: dict[str, Any] = Field(default_factory=dict)
     acl: list[str] = Field(default_factory=list)
     interval_s: StrictInt | None = Field(None, ge=60)
+
+
+@router.get("/v1/connector-types", responses=documented())
+def list_connector_types(caller: Caller) -> dict:
+    """The installed connector types: description, options as JSON schema, which options are credentials."""
+    from citewise.connectors.registry import connector_types
+
+    return {"types": connector_types()}
 
 
 @router.post("/v1/connectors", status_code=201, responses=documented(400, 403, 409))

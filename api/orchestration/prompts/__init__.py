@@ -31,6 +31,7 @@ PLACEHOLDERS: dict[str, tuple[set[str], set[str]]] = {
     "summarise": ({"conversation"}, set()),
     "rewrite": ({"history", "question"}, set()),
     "agent": ({"question"}, set()),
+    "variants": ({"question"}, set()),
 }
 
 

@@ -15,6 +15,7 @@ PROVIDERS: Registry = Registry(
         "extractive": "citewise.api.orchestration.providers.extractive:ExtractiveProvider.from_profile",
         "openai": "citewise.api.orchestration.providers.openai:OpenAIProvider",
         "llamacpp": "citewise.api.orchestration.providers.llamacpp:LlamaCppProvider",
+        "ensemble": "citewise.api.orchestration.providers.ensemble:EnsembleProvider",
     },
 )
 

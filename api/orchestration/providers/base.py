@@ -62,6 +62,7 @@ class Call:
     endpoint: str | None = None
     usage: Usage = field(default_factory=Usage)
     attempts: list[Attempt] = field(default_factory=list)
+    ensemble: dict | None = None  # an ensemble's members, their scores and the one chosen
 
 
 class LlmProvider(Protocol):

@@ -161,8 +161,26 @@ TOOLS: Registry = Registry(
         "read_document": "citewise.api.orchestration.tools:ReadDocumentTool",
         "list_documents": "citewise.api.orchestration.tools:ListDocumentsTool",
         "calculator": "citewise.api.orchestration.tools:CalculatorTool",
+        "table_query": "citewise.api.orchestration.tools.table_query:TableQueryTool",
     },
 )
+
+
+OFFERED_MAX_LENGTH = 300
+
+
+def _short_strings(node: Any) -> Any:
+    """The schema with string bounds of at most OFFERED_MAX_LENGTH: servers that compile it to a grammar
+    (llama.cpp) refuse long repetitions, and without a bound a small model can write one argument forever.
+    The arguments are validated against the full model anyway."""
+    if isinstance(node, dict):
+        out = {k: _short_strings(v) for k, v in node.items()}
+        if out.get("type") == "string":
+            out["maxLength"] = min(int(out.get("maxLength", OFFERED_MAX_LENGTH)), OFFERED_MAX_LENGTH)
+        return out
+    if isinstance(node, list):
+        return [_short_strings(v) for v in node]
+    return node
 
 
 def schema(tool: Tool) -> dict[str, Any]:
@@ -172,6 +190,6 @@ def schema(tool: Tool) -> dict[str, Any]:
         "function": {
             "name": tool.name,
             "description": tool.description,
-            "parameters": tool.arguments.model_json_schema(),
+            "parameters": _short_strings(tool.arguments.model_json_schema()),
         },
     }
