@@ -79,6 +79,12 @@ class Connector(ABC):
     def source_id(self) -> str:
         """Stable id of this source (the same configuration gives the same id across runs)."""
 
+    @classmethod
+    def local_paths(cls, config: dict[str, Any]) -> list[tuple[str, str]]:
+        """(option, local path) pairs this config would read or write, for the API's PathPolicy: by default
+        the `path_options`; connectors whose URLs can name local files (file://, sqlite:///) add those."""
+        return [(o, str(config[o])) for o in cls.path_options if config.get(o)]
+
     def validate(self) -> None:
         """Check the options and credentials against the source (reachable, signed in, allowed to list);
         raise ConfigError saying what to fix. Runs when a connector is added, before any job."""

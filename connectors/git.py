@@ -64,6 +64,17 @@ class GitConnector(LoadConnector, ListIdsConnector, VersionedConnector):
         self.remote = "://" in self.cfg.url or self.cfg.url.startswith("git@")
         self._ready = False
 
+    @classmethod
+    def local_paths(cls, config: dict[str, Any]) -> list[tuple[str, str]]:
+        url, out = str(config.get("url", "")), []
+        if url.startswith("file://"):
+            out.append(("url", url.removeprefix("file://")))
+        elif url and "://" not in url and not url.startswith("git@"):
+            out.append(("url", url))
+        if config.get("cache_dir"):
+            out.append(("cache_dir", str(config["cache_dir"])))
+        return out
+
     @property
     def source_id(self) -> str:
         where = self.cfg.url if self.remote else str(Path(self.cfg.url).expanduser().resolve())

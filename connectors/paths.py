@@ -19,10 +19,8 @@ class PathPolicy:
     forbidden: list[Path] = field(default_factory=list)
 
     def check(self, connector: type[Connector], config: dict[str, Any]) -> None:
-        for option in getattr(connector, "path_options", ()):
-            if option not in config:
-                continue
-            path = Path(os.path.realpath(Path(str(config[option])).expanduser()))  # links resolved first
+        for option, value in connector.local_paths(config):
+            path = Path(os.path.realpath(Path(value).expanduser()))  # links resolved first
             if any(path == f or path.is_relative_to(f) for f in self.forbidden):
                 raise PermissionDeniedError(f"{option}: the data dir (index and uploads) cannot be a connector source")
             if not any(path == root or path.is_relative_to(root) for root in self.allowed_roots):

@@ -64,6 +64,16 @@ class SqlConnector(LoadConnector, ListIdsConnector, VersionedConnector):
         self.cfg: SqlConfig = parse_config(SqlConfig, config, self.kind)
         self._engine = None
 
+    @classmethod
+    def local_paths(cls, config: dict[str, Any]) -> list[tuple[str, str]]:
+        url = str(config.get("url", ""))
+        if url.startswith("sqlite"):  # a database file on this machine
+            from sqlalchemy.engine import make_url
+
+            database = make_url(url).database
+            return [("url", database or ":memory:")]
+        return []
+
     @property
     def _url(self) -> str:
         return self.cfg.url.get_secret_value()

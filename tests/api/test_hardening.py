@@ -96,6 +96,26 @@ def test_api_connectors_stay_inside_the_allowed_roots(env, tmp_path):
     assert r.status_code == 403 and "data dir" in r.json()["detail"]
 
 
+def test_urls_that_name_local_files_are_held_to_the_roots_too(env, tmp_path):
+    """A git repository path or file:// URL, a git cache folder and a sqlite:/// database are local files."""
+    client, keys, settings = env
+    settings.api.connector_roots = {"acme": [str(tmp_path / "allowed")]}
+    (tmp_path / "allowed").mkdir()
+    for type_, config in [
+        ("git", {"url": "/etc"}),
+        ("git", {"url": "file:///etc"}),
+        ("git", {"url": "https://git.example.com/acme/handbook.git", "cache_dir": "/var/tmp/x"}),
+        ("sql", {"url": "sqlite:////etc/passwd.db", "table": "t", "text_columns": "body"}),
+    ]:
+        body = {"name": f"x{abs(hash(str(config)))}", "type": type_, "config": config}
+        r = client.post("/v1/connectors", json=body, headers=auth(keys, "admin"))
+        assert r.status_code == 403 and "outside" in r.json()["detail"], (config, r.text)
+    remote = {"name": "remote", "type": "git", "config": {"url": "https://127.0.0.1:9/acme/handbook.git",
+              "cache_dir": str(tmp_path / "allowed" / "cache"), "timeout_s": 5}}  # fmt: skip
+    r = client.post("/v1/connectors", json=remote, headers=auth(keys, "admin"))
+    assert r.status_code == 400 and "cannot reach" in r.json()["detail"]  # a remote URL is not a local path
+
+
 def test_rate_limited_answers_say_when_to_retry(env):
     from citewise.api.orchestration.guardrails import RateLimit
 
