@@ -142,6 +142,14 @@ class ChatPipeline:
         if balancer is not None and balancer.saturated():
             raise SaturatedError("every model server is busy; retry shortly", retry_after=1.0)
 
+    def _window(self, profile: LlmProfile) -> int | None:
+        """The context window a prompt must fit: the smallest endpoint's, or an ensemble's smallest member's."""
+        members = getattr(profile, "members", None)
+        if members:
+            windows = [w for w in (self._window(self.profiles[m]) for m in members if m in self.profiles) if w]
+            return min(windows) if windows else None
+        return getattr(profile, "prompt_window", None) or getattr(profile, "context_window", None)
+
     def _helper(self, profile: LlmProfile, turn: Turn, enabled: bool):  # noqa: ANN202
         """The profile's own model for chores (summary, standalone query, query variants); None without one."""
         if profile.provider == "extractive" or not enabled:
@@ -299,7 +307,7 @@ class ChatPipeline:
         fitted = fit_sources(
             sources,
             fixed_text=template.system + template.render(sources="", question=turn.query, summary=summary),
-            context_window=getattr(profile, "prompt_window", None) or getattr(profile, "context_window", None),
+            context_window=self._window(profile),
             answer_tokens=profile.max_tokens,
         )
         turn.checks["context"] = "trimmed" if fitted.dropped or fitted.truncated else "fit"

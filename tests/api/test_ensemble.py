@@ -45,3 +45,15 @@ def test_a_member_that_is_down_is_reported_and_left_out(env):
     assert out["ensemble"]["chosen"] == "counted" and not members["down"]["ok"] and members["down"]["error"]
     assert "hunter2" not in str(out)  # the down member's URL holds a password
     assert len(COUNTED[0].requests) == before + 1
+
+
+def test_an_ensembles_prompt_fits_its_smallest_member(env):
+    client, _, settings = env
+    pipeline = client.app.state.services.pipeline
+    small = settings.chat.profiles[[p.name for p in settings.chat.profiles].index("wrong")]
+    before = small.context_window
+    small.context_window = 1024
+    try:
+        assert pipeline._window(pipeline.profile("ensemble")) == 1024
+    finally:
+        small.context_window = before
