@@ -195,11 +195,12 @@ class IngestReport(BaseModel):
     failed: int = 0
     chunks: int = 0
     embedded: int = Field(0, description="chunks that needed the encoder (cache misses)")
+    permissions_updated: int = Field(0, description="updated documents whose ACL alone changed (payloads only)")
     seconds: float = 0.0
     errors: list[DocError] = Field(default_factory=list)
 
     def merge(self, other: IngestReport) -> None:
-        for f in ("added", "updated", "unchanged", "deleted", "failed", "chunks", "embedded"):
+        for f in ("added", "updated", "unchanged", "deleted", "failed", "chunks", "embedded", "permissions_updated"):
             setattr(self, f, getattr(self, f) + getattr(other, f))
         self.seconds = round(self.seconds + other.seconds, 3)
         self.errors.extend(other.errors)

@@ -170,11 +170,8 @@ class SqlConnector(LoadConnector, ListIdsConnector, VersionedConnector):
                     yield FailedItem(key=key, uri=uri, error="the row's text columns are empty")
                     continue
                 title = str(row.get(cfg.title_column) or key) if cfg.title_column else key
-                meta = {
-                    k: v
-                    for k, v in row.items()
-                    if k not in cfg.text_columns and isinstance(v, str | int | float | bool)
-                }
+                skip = {*cfg.text_columns, cfg.acl_column}  # the ACL is not content: its change is payload-only
+                meta = {k: v for k, v in row.items() if k not in skip and isinstance(v, str | int | float | bool)}
                 yield RawDocument(
                     source_id=self.source_id,
                     key=key,

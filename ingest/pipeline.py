@@ -68,6 +68,7 @@ class _Pending:
     previous: DocumentState | None
     chunks: list[Chunk] | None = None
     tables: list[TableData] = field(default_factory=list)
+    content_hash: str | None = None
 
 
 class Ingestor(IndexAccess):
@@ -132,12 +133,16 @@ class Ingestor(IndexAccess):
         return hashlib.sha256(json.dumps(config, sort_keys=True, default=str).encode()).hexdigest()
 
     # -- the sync ---------------------------------------------------------------------------------------
-    def _fingerprint(self, doc: RawDocument, tenant: str) -> str:
+    def _fingerprint(self, doc: RawDocument, tenant: str) -> tuple[str, str]:
+        """(everything indexed about the item, everything but its ACL): when only the second matches, only the
+        permissions changed, and the points' ACL payloads are updated in place."""
         h = hashlib.sha256(self._config_hash.encode())
         h.update(doc.content if doc.content is not None else (doc.text or "").encode())
-        meta = {"title": doc.title, "acl": sorted(doc.acl) if doc.acl else None, "tenant": tenant, "meta": doc.metadata}
+        meta = {"title": doc.title, "tenant": tenant, "meta": doc.metadata}
         h.update(json.dumps(meta, sort_keys=True, default=str).encode())
-        return h.hexdigest()
+        content = h.hexdigest()
+        acl = json.dumps(sorted(doc.acl) if doc.acl else None)
+        return hashlib.sha256(f"{content}\x1f{acl}".encode()).hexdigest(), content
 
     def sync(self, connector: Connector, *, tenant: str = "default", progress: Progress | None = None) -> IngestReport:
         if not isinstance(connector, LoadConnector):
@@ -173,13 +178,18 @@ class Ingestor(IndexAccess):
                     continue
                 doc_id = doc_id_for(self.collection, tenant, item.uri)
                 seen.add(doc_id)
-                fingerprint = self._fingerprint(item, tenant)
+                fingerprint, content = self._fingerprint(item, tenant)
                 previous = known.get(doc_id)
-                if previous is not None and previous.status == "indexed" and previous.fingerprint == fingerprint:
+                indexed = previous is not None and previous.status == "indexed"
+                if indexed and previous.fingerprint == fingerprint:
                     report.unchanged += 1
                     progress.advance(1)
                     continue
-                batch.append(_Pending(item, doc_id, fingerprint, previous))
+                if indexed and previous.content_hash == content:
+                    self._update_acl(item, doc_id, fingerprint, previous, report)
+                    progress.advance(1)
+                    continue
+                batch.append(_Pending(item, doc_id, fingerprint, previous, content_hash=content))
                 if len(batch) >= self.settings.ingest.batch_docs:
                     self._process(batch, tenant, report, progress)
                     batch = []
@@ -192,6 +202,16 @@ class Ingestor(IndexAccess):
             progress.finish()
         report.seconds = round(time.perf_counter() - t0, 3)
         return report
+
+    def _update_acl(
+        self, doc: RawDocument, doc_id: str, fingerprint: str, previous: DocumentState, report: IngestReport
+    ) -> None:
+        """Only who may read the document changed: its points' ACL payloads in place, nothing parsed or embedded."""
+        with disk_errors_named(self.settings.data_dir):
+            self.store.set_payload(Filter(match={"doc_id": doc_id}), {"acl": list(doc.acl) if doc.acl else [PUBLIC]})
+        self.state.set_status(doc_id, "indexed", fingerprint=fingerprint, source_version=doc.version)
+        report.updated += 1
+        report.permissions_updated += 1
 
     def _delete(self, doc_ids: list[str], known: dict[str, DocumentState], report: IngestReport) -> None:
         for doc_id in doc_ids:
@@ -303,6 +323,7 @@ class Ingestor(IndexAccess):
             "fingerprint": fingerprint,
             "version": p.fingerprint[:16] if status != "failed" else None,  # pending: the version being written
             "source_version": p.doc.version if status == "indexed" else None,
+            "content_hash": p.content_hash if status == "indexed" else None,
             "chunks": len(p.chunks or []),
             "error": None,
         }
@@ -311,7 +332,12 @@ class Ingestor(IndexAccess):
         prev = p.previous
         if prev is not None and prev.status == "indexed":  # keep serving the last good version
             row = self._row(p, tenant, status="indexed", fingerprint=prev.fingerprint)
-            row.update(version=prev.version, chunks=prev.chunks, source_version=prev.source_version)
+            row.update(
+                version=prev.version,
+                chunks=prev.chunks,
+                source_version=prev.source_version,
+                content_hash=prev.content_hash,
+            )
         else:
             row = self._row(p, tenant, status="failed", fingerprint=None)
         row["error"] = message

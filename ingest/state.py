@@ -30,6 +30,7 @@ class DocumentState(Base):
     fingerprint: Mapped[str | None] = mapped_column(String(64), nullable=True)  # of the indexed version
     version: Mapped[str | None] = mapped_column(String(64), nullable=True)
     source_version: Mapped[str | None] = mapped_column(Text, nullable=True)  # ETag, commit, updated-at at the source
+    content_hash: Mapped[str | None] = mapped_column(String(64), nullable=True)  # the fingerprint without the ACL
     chunks: Mapped[int] = mapped_column(Integer, default=0)
     error: Mapped[str | None] = mapped_column(Text, nullable=True)
     updated_at: Mapped[datetime] = timestamp(updated=True)

@@ -103,3 +103,14 @@ def bench_gateway(
 
     result = run_gateway_benchmark(calls=calls, cache_calls=cache_calls, token_ms=token_ms, log=log_to_stderr)
     print_result(result, as_json)
+
+
+@app.command("permissions")
+def bench_permissions(
+    items: Annotated[int, typer.Option(min=10, help="items whose ACLs change")] = 10_000,
+    as_json: JsonOpt = False,
+) -> None:
+    """Permission sync: every item's ACL changes at the source; one sync applies it with zero embeddings."""
+    from citewise.evals.bench_permissions import run_permissions_benchmark
+
+    print_result(run_permissions_benchmark(items, log=log_to_stderr), as_json)
