@@ -1,0 +1,86 @@
+"""HTTP for vendor APIs (Confluence, Notion, ...): JSON GETs with the politeness every vendor documents.
+
+- 429 and 503 wait for `Retry-After` (seconds or an HTTP date; exponential backoff without one), up to
+  `max_retry_wait_s` per wait and `retries` times, then fail as transient (the job retries later);
+- 401 and 403 are configuration errors that say which (wrong credentials, or a missing permission/scope);
+- 404 is `NotFoundError` (an item deleted between listing and reading);
+- connection errors and timeouts are transient.
+Nothing here logs a header: credentials travel only in the client's auth.
+"""
+
+from __future__ import annotations
+
+import time
+from email.utils import parsedate_to_datetime
+from typing import Any
+
+import httpx
+
+from citewise.errors import ConfigError, NotFoundError, TransientError
+
+
+class VendorHTTP:
+    def __init__(
+        self,
+        base_url: str,
+        *,
+        name: str,
+        auth: httpx.Auth | tuple[str, str] | None = None,
+        headers: dict[str, str] | None = None,
+        timeout_s: float = 30.0,
+        retries: int = 4,
+        max_retry_wait_s: float = 60.0,
+    ) -> None:
+        self.name, self.retries, self.max_wait = name, retries, max_retry_wait_s
+        self.client = httpx.Client(base_url=base_url.rstrip("/"), auth=auth, headers=headers or {}, timeout=timeout_s)
+        self.waited_s = 0.0  # time spent honouring Retry-After, for reports and tests
+
+    def request(self, method: str, url: str, **kwargs: Any) -> Any:
+        for attempt in range(self.retries + 1):
+            try:
+                response = self.client.request(method, url, **kwargs)
+            except (httpx.ConnectError, httpx.TimeoutException, httpx.RemoteProtocolError) as exc:
+                if attempt == self.retries:
+                    raise TransientError(f"{self.name}: cannot reach {self.client.base_url}: {exc}") from None
+                time.sleep(min(2**attempt, self.max_wait))
+                continue
+            status = response.status_code
+            if status in (429, 502, 503, 504):
+                wait = _retry_after(response.headers.get("Retry-After"))
+                wait = min(2**attempt if wait is None else wait, self.max_wait)
+                if attempt == self.retries:
+                    raise TransientError(f"{self.name}: still {status} after {self.retries} retries")
+                self.waited_s += wait
+                time.sleep(wait)
+                continue
+            if status == 401:
+                raise ConfigError(f"{self.name}: the credentials were refused (401); check the token")
+            if status == 403:
+                raise ConfigError(f"{self.name}: permission denied for {url.split('?')[0]} (403); check the scopes")
+            if status in (404, 410):
+                raise NotFoundError(f"{self.name}: {url.split('?')[0]} not found")
+            if status >= 400:
+                raise ConfigError(f"{self.name}: {method} {url.split('?')[0]} answered {status}: {response.text[:200]}")
+            return response.json() if response.content else None
+        raise AssertionError("unreachable")
+
+    def get(self, url: str, **params: Any) -> Any:
+        return self.request("GET", url, params={k: v for k, v in params.items() if v is not None} or None)
+
+    def post(self, url: str, body: dict) -> Any:
+        return self.request("POST", url, json=body)
+
+    def close(self) -> None:
+        self.client.close()
+
+
+def _retry_after(value: str | None) -> float | None:
+    if not value:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        try:
+            return max(0.0, parsedate_to_datetime(value).timestamp() - time.time())
+        except (TypeError, ValueError):
+            return None
