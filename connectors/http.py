@@ -1,7 +1,9 @@
 """HTTP for vendor APIs (Confluence, Notion, ...): JSON GETs with the politeness every vendor documents.
 
 - 429 and 503 wait for `Retry-After` (seconds or an HTTP date; exponential backoff without one), up to
-  `max_retry_wait_s` per wait and `retries` times, then fail as transient (the job retries later);
+  `max_retry_wait_s` per wait and `retries` times, then fail as transient (the job retries later); so does a
+  403 that says the rate limit is used up (`x-ratelimit-remaining: 0`, waiting for `x-ratelimit-reset`, as
+  GitHub sends it);
 - 401 and 403 are configuration errors that say which (wrong credentials, or a missing permission/scope);
 - 404 is `NotFoundError` (an item deleted between listing and reading);
 - connection errors and timeouts are transient.
@@ -17,6 +19,13 @@ from typing import Any
 import httpx
 
 from citewise.errors import ConfigError, NotFoundError, TransientError
+
+
+class _Reply:
+    __slots__ = ("json_or_none", "next_url")
+
+    def __init__(self, data: Any, next_url: str | None) -> None:
+        self.json_or_none, self.next_url = data, next_url
 
 
 class VendorHTTP:
@@ -36,6 +45,9 @@ class VendorHTTP:
         self.waited_s = 0.0  # time spent honouring Retry-After, for reports and tests
 
     def request(self, method: str, url: str, **kwargs: Any) -> Any:
+        return self.send(method, url, **kwargs).json_or_none
+
+    def send(self, method: str, url: str, **kwargs: Any) -> _Reply:
         for attempt in range(self.retries + 1):
             try:
                 response = self.client.request(method, url, **kwargs)
@@ -45,8 +57,11 @@ class VendorHTTP:
                 time.sleep(min(2**attempt, self.max_wait))
                 continue
             status = response.status_code
-            if status in (429, 502, 503, 504):
+            used_up = status == 403 and response.headers.get("x-ratelimit-remaining") == "0"
+            if status in (429, 502, 503, 504) or used_up:
                 wait = _retry_after(response.headers.get("Retry-After"))
+                if wait is None and used_up and response.headers.get("x-ratelimit-reset", "").isdigit():
+                    wait = max(0.0, int(response.headers["x-ratelimit-reset"]) - time.time())
                 wait = min(2**attempt if wait is None else wait, self.max_wait)
                 if attempt == self.retries:
                     raise TransientError(f"{self.name}: still {status} after {self.retries} retries")
@@ -61,11 +76,20 @@ class VendorHTTP:
                 raise NotFoundError(f"{self.name}: {url.split('?')[0]} not found")
             if status >= 400:
                 raise ConfigError(f"{self.name}: {method} {url.split('?')[0]} answered {status}: {response.text[:200]}")
-            return response.json() if response.content else None
+            return _Reply(response.json() if response.content else None, response.links.get("next", {}).get("url"))
         raise AssertionError("unreachable")
 
     def get(self, url: str, **params: Any) -> Any:
         return self.request("GET", url, params={k: v for k, v in params.items() if v is not None} or None)
+
+    def pages(self, url: str, **params: Any) -> Any:
+        """Every item of a list endpoint paginated by `Link: <...>; rel="next"` headers (GitHub style)."""
+        reply = self.send("GET", url, params={k: v for k, v in params.items() if v is not None} or None)
+        while True:
+            yield from reply.json_or_none or []
+            if not reply.next_url:
+                return
+            reply = self.send("GET", reply.next_url)
 
     def post(self, url: str, body: dict) -> Any:
         return self.request("POST", url, json=body)
