@@ -45,10 +45,14 @@ from citewise.settings import Settings
 
 log = logging.getLogger(__name__)
 
-PIPELINE_VERSION = (
-    "3"  # 3: tables kept as rows. Bump when parsing/chunking output changes: every document is re-indexed
-)
+# Bump when parsing/chunking output changes: every document is re-indexed. 3: tables kept as rows.
+PIPELINE_VERSION = "3"
+ACL_META = "acl_"  # metadata keys about permissions: part of the ACL, not of the content fingerprint
 UPSERT_BATCH = 256
+
+
+def _scalar_meta(doc: RawDocument) -> dict:
+    return {k: v for k, v in doc.metadata.items() if isinstance(v, (str, int, float, bool))}
 
 
 def doc_id_for(collection: str, tenant: str, uri: str) -> str:
@@ -135,10 +139,12 @@ class Ingestor(IndexAccess):
     # -- the sync ---------------------------------------------------------------------------------------
     def _fingerprint(self, doc: RawDocument, tenant: str) -> tuple[str, str]:
         """(everything indexed about the item, everything but its ACL): when only the second matches, only the
-        permissions changed, and the points' ACL payloads are updated in place."""
+        permissions changed, and the points' ACL payloads are updated in place. Metadata keys starting with
+        `acl_` (a connector's notes about permissions) count as ACL, not content."""
         h = hashlib.sha256(self._config_hash.encode())
         h.update(doc.content if doc.content is not None else (doc.text or "").encode())
-        meta = {"title": doc.title, "tenant": tenant, "meta": doc.metadata}
+        described = {k: v for k, v in doc.metadata.items() if not k.startswith(ACL_META)}
+        meta = {"title": doc.title, "tenant": tenant, "meta": described}
         h.update(json.dumps(meta, sort_keys=True, default=str).encode())
         content = h.hexdigest()
         acl = json.dumps(sorted(doc.acl) if doc.acl else None)
@@ -207,8 +213,9 @@ class Ingestor(IndexAccess):
         self, doc: RawDocument, doc_id: str, fingerprint: str, previous: DocumentState, report: IngestReport
     ) -> None:
         """Only who may read the document changed: its points' ACL payloads in place, nothing parsed or embedded."""
+        values = {"acl": list(doc.acl) if doc.acl else [PUBLIC], "meta": _scalar_meta(doc)}
         with disk_errors_named(self.settings.data_dir):
-            self.store.set_payload(Filter(match={"doc_id": doc_id}), {"acl": list(doc.acl) if doc.acl else [PUBLIC]})
+            self.store.set_payload(Filter(match={"doc_id": doc_id}), values)
         self.state.set_status(doc_id, "indexed", fingerprint=fingerprint, source_version=doc.version)
         report.updated += 1
         report.permissions_updated += 1
@@ -307,7 +314,7 @@ class Ingestor(IndexAccess):
             char_end=chunk.char_end,
             text=chunk.text,
             modified_at=doc.modified_at.isoformat() if doc.modified_at else None,
-            meta={k: v for k, v in doc.metadata.items() if isinstance(v, (str, int, float, bool))},
+            meta=_scalar_meta(doc),
             status="pending",
         )
 
