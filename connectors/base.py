@@ -7,6 +7,8 @@ A connector declares what it can do by the mixins it inherits:
 - `ListIdsConnector.list_ids()`: the keys of every current item, cheaply, so deletions are detected.
 - `PermissionConnector.permissions(key)`: who may see an item, from the source's own ACLs.
 - `VersionedConnector`: items carry a source version; unchanged ones are listed, not fetched.
+- `ChangeFeedConnector`: the source's own change feed from a saved cursor (deletions and permission-only
+  changes included: `DeletedItem`, `PermissionsChanged`).
 
 Each connector declares its options as a pydantic model (`Config`): its JSON schema is what
 `citewise connectors types` and `GET /v1/connector-types` show, its `SecretStr` fields are the credentials
@@ -63,6 +65,22 @@ class UnchangedItem(BaseModel):
 
     key: str
     uri: str
+
+
+class DeletedItem(BaseModel):
+    """A change feed's deletion (see `ChangeFeedConnector`)."""
+
+    key: str
+    uri: str
+
+
+class PermissionsChanged(BaseModel):
+    """Only who may read the item changed: its points' ACL payloads are updated, its content not fetched."""
+
+    key: str
+    uri: str
+    acl: list[str] | None
+    version: str | None = None
 
 
 class Connector(ABC):
@@ -124,3 +142,17 @@ class VersionedConnector(Connector):
 
     def unchanged(self, uri: str, version: str | None) -> bool:
         return version is not None and getattr(self, "known_versions", {}).get(uri) == version
+
+
+class ChangeFeedConnector(Connector):
+    """A source with its own change feed (Microsoft Graph delta, Google Drive changes). The ingestor passes
+    the cursor it saved after the last complete sync (`None` the first time); `load()` then yields only what
+    changed since it, `DeletedItem`s included, and leaves the cursor for next time in `next_cursor`. Without
+    a cursor, `load()` yields every item and deletions are found as for any full load. The cursor is saved
+    only after a sync completes, so a killed sync reads the same changes again (idempotently)."""
+
+    cursor: str | None = None
+    next_cursor: str | None = None
+
+    def set_cursor(self, cursor: str | None) -> None:
+        self.cursor = cursor

@@ -91,6 +91,20 @@ class VendorHTTP:
                 return
             reply = self.send("GET", reply.next_url)
 
+    def download(self, url: str, max_bytes: int) -> bytes:
+        """A file's bytes (redirects followed, e.g. to a pre-authenticated download URL), at most max_bytes."""
+        with self.client.stream("GET", url, follow_redirects=True) as response:
+            if response.status_code in (404, 410):
+                raise NotFoundError(f"{self.name}: {url.split('?')[0]} not found")
+            if response.status_code >= 400:
+                raise TransientError(f"{self.name}: download answered {response.status_code}")
+            body = bytearray()
+            for piece in response.iter_bytes():
+                body += piece
+                if len(body) > max_bytes:
+                    raise ConfigError(f"{self.name}: the file is over max_bytes ({max_bytes:,})")
+            return bytes(body)
+
     def post(self, url: str, body: dict) -> Any:
         return self.request("POST", url, json=body)
 

@@ -20,10 +20,13 @@ from functools import cached_property
 import numpy as np
 
 from citewise.connectors.base import (
+    ChangeFeedConnector,
     Connector,
+    DeletedItem,
     FailedItem,
     ListIdsConnector,
     LoadConnector,
+    PermissionsChanged,
     UnchangedItem,
     VersionedConnector,
 )
@@ -49,6 +52,11 @@ log = logging.getLogger(__name__)
 PIPELINE_VERSION = "3"
 ACL_META = "acl_"  # metadata keys about permissions: part of the ACL, not of the content fingerprint
 UPSERT_BATCH = 256
+
+
+def _with_acl(content_hash: str, acl: list[str] | None) -> str:
+    """The full fingerprint: the content's and the ACL."""
+    return hashlib.sha256(f"{content_hash}\x1f{json.dumps(sorted(acl) if acl else None)}".encode()).hexdigest()
 
 
 def _scalar_meta(doc: RawDocument) -> dict:
@@ -147,8 +155,7 @@ class Ingestor(IndexAccess):
         meta = {"title": doc.title, "tenant": tenant, "meta": described}
         h.update(json.dumps(meta, sort_keys=True, default=str).encode())
         content = h.hexdigest()
-        acl = json.dumps(sorted(doc.acl) if doc.acl else None)
-        return hashlib.sha256(f"{content}\x1f{acl}".encode()).hexdigest(), content
+        return _with_acl(content, doc.acl), content
 
     def sync(self, connector: Connector, *, tenant: str = "default", progress: Progress | None = None) -> IngestReport:
         if not isinstance(connector, LoadConnector):
@@ -169,8 +176,16 @@ class Ingestor(IndexAccess):
             connector.set_known_versions(
                 {r.uri: r.source_version for r in known.values() if r.status == "indexed" and r.source_version}
             )
+        feed = isinstance(connector, ChangeFeedConnector)
+        cursor = self.state.cursor(connector.source_id, tenant) if feed else None
+        if feed:
+            connector.set_cursor(cursor)
         try:
             for item in connector.load():
+                if isinstance(item, DeletedItem | PermissionsChanged):
+                    self._change(item, tenant, known, seen, report)
+                    progress.advance(1)
+                    continue
                 if isinstance(item, UnchangedItem):
                     seen.add(doc_id_for(self.collection, tenant, item.uri))
                     report.unchanged += 1
@@ -200,8 +215,11 @@ class Ingestor(IndexAccess):
                     self._process(batch, tenant, report, progress)
                     batch = []
             self._process(batch, tenant, report, progress)
-            gone = [doc_id for doc_id in known if doc_id not in seen]
-            self._delete(gone, known, report)
+            if not (feed and cursor is not None):  # a change feed's increment names its deletions itself
+                gone = [doc_id for doc_id in known if doc_id not in seen]
+                self._delete(gone, known, report)
+            if feed:
+                self.state.save_cursor(connector.source_id, tenant, connector.next_cursor)
             if "store" in self.__dict__:
                 self.store.flush()
         finally:
@@ -213,12 +231,38 @@ class Ingestor(IndexAccess):
         self, doc: RawDocument, doc_id: str, fingerprint: str, previous: DocumentState, report: IngestReport
     ) -> None:
         """Only who may read the document changed: its points' ACL payloads in place, nothing parsed or embedded."""
-        values = {"acl": list(doc.acl) if doc.acl else [PUBLIC], "meta": _scalar_meta(doc)}
+        self._set_acl(doc_id, doc.acl, fingerprint, doc.version, report, meta=_scalar_meta(doc))
+
+    def _set_acl(
+        self, doc_id: str, acl: list[str] | None, fingerprint: str, version: str | None, report: IngestReport,
+        *, meta: dict | None = None,
+    ) -> None:  # fmt: skip
+        values: dict = {"acl": list(acl) if acl else [PUBLIC]}
+        if meta is not None:
+            values["meta"] = meta
         with disk_errors_named(self.settings.data_dir):
             self.store.set_payload(Filter(match={"doc_id": doc_id}), values)
-        self.state.set_status(doc_id, "indexed", fingerprint=fingerprint, source_version=doc.version)
+        self.state.set_status(doc_id, "indexed", fingerprint=fingerprint, source_version=version)
         report.updated += 1
         report.permissions_updated += 1
+
+    def _change(
+        self, item: DeletedItem | PermissionsChanged, tenant: str, known: dict, seen: set[str], report: IngestReport
+    ) -> None:
+        """A change feed's deletion, or a permission-only change of an indexed document."""
+        doc_id = doc_id_for(self.collection, tenant, item.uri)
+        previous = known.get(doc_id)
+        if isinstance(item, DeletedItem):
+            if previous is not None:
+                self._delete([doc_id], known, report)
+                del known[doc_id]
+            return
+        seen.add(doc_id)
+        if previous is not None and previous.status == "indexed" and previous.content_hash:
+            self._set_acl(doc_id, item.acl, _with_acl(previous.content_hash, item.acl), item.version, report)
+        else:  # not indexed as it is: the connector must send the whole item; say so instead of guessing
+            report.failed += 1
+            report.errors.append(DocError(path=item.uri, error="a permission change for a document not indexed yet"))
 
     def _delete(self, doc_ids: list[str], known: dict[str, DocumentState], report: IngestReport) -> None:
         for doc_id in doc_ids:

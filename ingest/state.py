@@ -43,6 +43,16 @@ class EmbeddingCacheEntry(Base):
     vector: Mapped[bytes] = mapped_column(LargeBinary)
 
 
+class SyncCursor(Base):
+    """Where a change-feed source's next sync starts (a delta link, a page token), per source and tenant."""
+
+    __tablename__ = "sync_cursors"
+
+    source_id: Mapped[str] = mapped_column(String(1000), primary_key=True)
+    tenant: Mapped[str] = mapped_column(String(200), primary_key=True)
+    cursor: Mapped[str] = mapped_column(Text)
+
+
 class SyncState:
     def __init__(self, sessions: sessionmaker, collection: str) -> None:
         self.sessions = sessions
@@ -95,6 +105,22 @@ class SyncState:
                 else:
                     for k, v in row.items():
                         setattr(obj, k, v)
+
+    def cursor(self, source_id: str, tenant: str) -> str | None:
+        with self.sessions() as s:
+            row = s.get(SyncCursor, (source_id, tenant))
+            return row.cursor if row is not None else None
+
+    def save_cursor(self, source_id: str, tenant: str, cursor: str | None) -> None:
+        with self.sessions.begin() as s:
+            row = s.get(SyncCursor, (source_id, tenant))
+            if cursor is None:
+                if row is not None:
+                    s.delete(row)
+            elif row is None:
+                s.add(SyncCursor(source_id=source_id, tenant=tenant, cursor=cursor))
+            else:
+                row.cursor = cursor
 
     def remove(self, doc_ids: list[str]) -> None:
         """The documents' rows and the tables kept from them."""
