@@ -57,7 +57,13 @@ class VendorHTTP:
                 time.sleep(min(2**attempt, self.max_wait))
                 continue
             status = response.status_code
-            used_up = status == 403 and response.headers.get("x-ratelimit-remaining") == "0"
+            used_up = (
+                status == 403
+                and (
+                    response.headers.get("x-ratelimit-remaining") == "0"  # GitHub
+                    or "ratelimitexceeded" in response.text[:2000].lower()  # Google's (user)RateLimitExceeded
+                )
+            )
             if status in (429, 502, 503, 504) or used_up:
                 wait = _retry_after(response.headers.get("Retry-After"))
                 if wait is None and used_up and response.headers.get("x-ratelimit-reset", "").isdigit():

@@ -20,11 +20,19 @@ def job_store():  # noqa: ANN202
 
 
 def parse_config(pairs: list[str]) -> dict:
+    """`key=value` pairs; `key=@FILE` reads the value from a file (a service account key, say), as curl does."""
+    from pathlib import Path
+
     out = {}
     for pair in pairs:
         key, sep, value = pair.partition("=")
         if not sep or not key.strip():
             fail(f"--config {pair!r}: expected key=value")
+        if value.startswith("@"):
+            try:
+                value = Path(value[1:]).expanduser().read_text(encoding="utf-8")
+            except OSError as exc:
+                fail(f"--config {key.strip()}: cannot read {value[1:]}: {exc.strerror or exc}")
         out[key.strip()] = value
     return out
 
