@@ -29,6 +29,30 @@ class ApiKey(Base):
     revoked: Mapped[bool] = mapped_column(Boolean, default=False)
 
 
+class GroupMembership(Base):
+    """Who is in which group at a source (synced by `MembershipConnector`s): a user's groups at lookup are
+    the key's own plus these, so a member removed at the source loses the group's documents on the next sync."""
+
+    __tablename__ = "group_memberships"
+
+    tenant: Mapped[str] = mapped_column(String(200), primary_key=True)
+    source_id: Mapped[str] = mapped_column(String(1000), primary_key=True)
+    user: Mapped[str] = mapped_column(String(400), primary_key=True)  # user:<email>
+    group: Mapped[str] = mapped_column(String(400), primary_key=True)  # a group name, as in group:<name>
+
+
+def replace_memberships(sessions: sessionmaker, tenant: str, source_id: str, pairs: list[tuple[str, str]]) -> None:
+    """The source's memberships, as it lists them now (users as `user:<email>`, groups as `group:<name>`)."""
+    from sqlalchemy import delete
+
+    rows = {(u, g.removeprefix("group:")) for u, g in pairs if u.startswith("user:") and g.startswith("group:")}
+    with sessions.begin() as s:
+        s.execute(
+            delete(GroupMembership).where(GroupMembership.tenant == tenant, GroupMembership.source_id == source_id)
+        )
+        s.add_all(GroupMembership(tenant=tenant, source_id=source_id, user=u, group=g) for u, g in sorted(rows))
+
+
 class Identity(Principal):
     admin: bool = False
     key_id: str = ""  # the key's prefix: safe to log, useless to an attacker
@@ -63,6 +87,10 @@ def lookup(sessions: sessionmaker, key: str) -> Identity | None:
         row = s.scalar(select(ApiKey).where(ApiKey.key_hash == _hash(key), ApiKey.revoked.is_(False)))
         if row is None:
             return None
-        return Identity(
-            tenant=row.tenant, user_id=row.user_id, groups=json.loads(row.groups), admin=row.admin, key_id=row.prefix
-        )
+        groups = json.loads(row.groups)
+        if row.user_id:
+            q = select(GroupMembership.group).where(
+                GroupMembership.tenant == row.tenant, GroupMembership.user == f"user:{row.user_id}"
+            )
+            groups = sorted({*groups, *s.scalars(q)})
+        return Identity(tenant=row.tenant, user_id=row.user_id, groups=groups, admin=row.admin, key_id=row.prefix)

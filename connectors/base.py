@@ -7,6 +7,7 @@ A connector declares what it can do by the mixins it inherits:
 - `ListIdsConnector.list_ids()`: the keys of every current item, cheaply, so deletions are detected.
 - `PermissionConnector.permissions(key)`: who may see an item, from the source's own ACLs.
 - `VersionedConnector`: items carry a source version; unchanged ones are listed, not fetched.
+- `MembershipConnector.memberships()`: who is in the source's groups (a user's groups follow the source).
 - `ChangeFeedConnector`: the source's own change feed from a saved cursor (deletions and permission-only
   changes included: `DeletedItem`, `PermissionsChanged`).
 
@@ -156,3 +157,13 @@ class ChangeFeedConnector(Connector):
 
     def set_cursor(self, cursor: str | None) -> None:
         self.cursor = cursor
+
+
+class MembershipConnector(Connector):
+    """A source whose groups have members Citewise should know (Confluence and Jira groups, Entra groups):
+    after each sync the ingestor stores `memberships()` for the tenant, replacing the source's previous
+    list, and a user's API key gains those groups at lookup."""
+
+    @abstractmethod
+    def memberships(self) -> Iterator[tuple[str, str]]:
+        """(`user:<email>`, `group:<name>`) pairs, every one the source has for the groups that matter."""

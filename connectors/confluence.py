@@ -28,6 +28,7 @@ from citewise.connectors.base import (
     FailedItem,
     ListIdsConnector,
     LoadConnector,
+    MembershipConnector,
     PermissionConnector,
     TextList,
     UnchangedItem,
@@ -60,7 +61,9 @@ class ConfluenceConfig(ConnectorConfig):
         return self
 
 
-class ConfluenceConnector(LoadConnector, ListIdsConnector, VersionedConnector, PermissionConnector):
+class ConfluenceConnector(
+    LoadConnector, ListIdsConnector, VersionedConnector, PermissionConnector, MembershipConnector
+):
     kind = "confluence"
     Config = ConfluenceConfig
 
@@ -70,6 +73,7 @@ class ConfluenceConnector(LoadConnector, ListIdsConnector, VersionedConnector, P
         self._http: VendorHTTP | None = None
         self._space_acl: dict[str, list[str]] = {}
         self._page_acl: dict[str, list[str] | None] = {}
+        self._groups: set[str] = set()  # groups the ACLs named: their members are synced
 
     @property
     def source_id(self) -> str:
@@ -124,6 +128,11 @@ class ConfluenceConnector(LoadConnector, ListIdsConnector, VersionedConnector, P
 
     def _acl(self, page: dict) -> list[str]:
         """The page's own restriction, else the nearest restricted ancestor's, else the space's."""
+        acl = self._effective(page)
+        self._groups |= {p.removeprefix("group:") for p in acl if p.startswith("group:")}
+        return acl
+
+    def _effective(self, page: dict) -> list[str]:
         if self.acl:
             return list(self.acl)
         own = self._restrictions(page)
@@ -137,6 +146,21 @@ class ConfluenceConnector(LoadConnector, ListIdsConnector, VersionedConnector, P
             if self._page_acl[aid]:
                 return self._page_acl[aid]  # type: ignore[return-value]
         return self._space(page["space"]["key"])
+
+    def memberships(self) -> Iterator[tuple[str, str]]:
+        """The members of every group the synced pages' ACLs name (`/rest/api/group/member`)."""
+        try:
+            for name in sorted(self._groups):
+                start = 0
+                while True:
+                    page = self.http.get("/rest/api/group/member", name=name, start=start, limit=200)
+                    for user in page.get("results", []):
+                        yield self._principal_user(user), f"group:{name}"
+                    if not (page.get("_links") or {}).get("next"):
+                        break
+                    start += len(page.get("results", [])) or 1
+        finally:
+            self.close()
 
     def permissions(self, key: str) -> list[str] | None:
         return self._acl(self.http.get(f"/rest/api/content/{key}", expand=EXPAND))

@@ -26,6 +26,7 @@ from citewise.connectors.base import (
     FailedItem,
     ListIdsConnector,
     LoadConnector,
+    MembershipConnector,
     PermissionsChanged,
     UnchangedItem,
     VersionedConnector,
@@ -220,6 +221,10 @@ class Ingestor(IndexAccess):
                 self._delete(gone, known, report)
             if feed:
                 self.state.save_cursor(connector.source_id, tenant, connector.next_cursor)
+            if isinstance(connector, MembershipConnector):
+                from citewise.identity import replace_memberships
+
+                replace_memberships(self._sessions, tenant, connector.source_id, list(connector.memberships()))
             if "store" in self.__dict__:
                 self.store.flush()
         finally:

@@ -105,3 +105,28 @@ def test_pagination_rate_limits_and_errors(source):
         source.connector(spaces="ENG,NOPE").validate()
     with pytest.raises(ConfigError, match="email \\+ api_token"):
         ConfluenceConnector(base_url="http://x/wiki", spaces="ENG")
+
+
+def test_a_user_removed_from_a_group_at_the_source_loses_its_pages(source, settings, encoder):
+    """The key says nothing of groups: ann's groups come from Confluence, synced with the pages."""
+    from citewise.db import init_db
+    from citewise.identity import create_key, lookup
+
+    server = source.server
+    server.groups = {"hr": ["557058:ann"], "eng": []}
+    server.pages[server.page_id("alpha.txt")]["groups"] = ["hr"]  # alpha: hr only
+    db = init_db(settings.db_url)
+    key = create_key(db, tenant="default", user_id="ann@example.com", groups=[])
+    ing = Ingestor(settings, encoder=encoder)
+    try:
+        ing.sync(source.connector())
+        ann = lookup(db, key)
+        assert ann.groups == ["hr"]
+        assert "alpha.txt" in _search(settings, ing, encoder, ann, "annual leave 27 days")
+        server.groups["hr"] = []  # ann leaves the group in Confluence
+        report = ing.sync(source.connector())
+        assert report.embedded == 0
+        ann = lookup(db, key)
+        assert ann.groups == [] and "alpha.txt" not in _search(settings, ing, encoder, ann, "annual leave 27 days")
+    finally:
+        ing.close()

@@ -1,7 +1,8 @@
 """A TEST SERVER, not Confluence: the subset of the Confluence Cloud REST API (v1) the connector uses,
 shaped as Atlassian's reference documents it, on a loopback port.
 
-Endpoints: `GET /wiki/rest/api/space/{key}` (`expand=permissions`), `GET /wiki/rest/api/content/search`
+Endpoints: `GET /wiki/rest/api/space/{key}` (`expand=permissions`), `GET /wiki/rest/api/group/member`
+(`name`, `start`/`limit`), `GET /wiki/rest/api/content/search`
 (CQL `type=page AND space in (...)`, cursor pagination through `_links.next`, `expand`), and
 `GET /wiki/rest/api/content/{id}` (`expand=body.storage,version,ancestors,restrictions...`). Basic auth with
 an e-mail and API token (401 otherwise), 404 for unknown spaces and trashed pages, 429 with Retry-After on
@@ -26,6 +27,7 @@ class ConfluenceTestServer:
         self.spaces: dict[str, dict] = {}
         self.pages: dict[str, dict] = {}
         self.users: dict[str, dict] = {}  # accountId -> {email, publicName}
+        self.groups: dict[str, list[str]] = {}  # group name -> member account ids
         self.busy: list[str] = []  # path prefixes answered 429 (Retry-After: 1) once each
         self.requests: list[str] = []
         self._next_id = 65_600
@@ -60,6 +62,18 @@ class ConfluenceTestServer:
                     return self._space(m.group(1), query)
                 if parts.path == "/wiki/rest/api/content/search":
                     return self._search(query)
+                if parts.path == "/wiki/rest/api/group/member":
+                    members = [outer.user(a) for a in outer.groups.get(query.get("name", ""), [])]
+                    start, limit = int(query.get("start", 0)), int(query.get("limit", 200))
+                    chunk = members[start : start + limit]
+                    links = {"base": f"{outer.url}/wiki", "context": "/wiki"}
+                    if start + limit < len(members):
+                        links["next"] = (
+                            f"/rest/api/group/member?name={query['name']}&start={start + limit}&limit={limit}"
+                        )
+                    return self._json(
+                        200, {"results": chunk, "start": start, "limit": limit, "size": len(chunk), "_links": links}
+                    )
                 if m := re.fullmatch(r"/wiki/rest/api/content/(\d+)", parts.path):
                     page = outer.pages.get(m.group(1))
                     if page is None or page["status"] != "current":
