@@ -153,7 +153,10 @@ class ConfluenceConnector(
             for name in sorted(self._groups):
                 start = 0
                 while True:
-                    page = self.http.get("/rest/api/group/member", name=name, start=start, limit=200)
+                    try:
+                        page = self.http.get("/rest/api/group/member", name=name, start=start, limit=200)
+                    except NotFoundError:
+                        break  # the group is gone at the source: it has no members
                     for user in page.get("results", []):
                         yield self._principal_user(user), f"group:{name}"
                     if not (page.get("_links") or {}).get("next"):

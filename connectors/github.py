@@ -26,6 +26,7 @@ from citewise.connectors.base import (
     FailedItem,
     ListIdsConnector,
     LoadConnector,
+    MembershipConnector,
     TextList,
     UnchangedItem,
     VersionedConnector,
@@ -53,7 +54,7 @@ class GithubConfig(ConnectorConfig):
         return value
 
 
-class GithubConnector(LoadConnector, ListIdsConnector, VersionedConnector):
+class GithubConnector(LoadConnector, ListIdsConnector, VersionedConnector, MembershipConnector):
     kind = "github"
     Config = GithubConfig
 
@@ -61,6 +62,7 @@ class GithubConnector(LoadConnector, ListIdsConnector, VersionedConnector):
         super().__init__(acl=acl, **config)
         self.cfg: GithubConfig = parse_config(GithubConfig, config, self.kind)
         self._http: VendorHTTP | None = None
+        self._teams: set[str] = set()  # org/slug of the teams the ACLs name: their members are synced
 
     @property
     def source_id(self) -> str:
@@ -95,7 +97,21 @@ class GithubConnector(LoadConnector, ListIdsConnector, VersionedConnector):
         people = {self._user(c["login"]) for c in collaborators if (c.get("permissions") or {}).get("pull")}
         org = repo.split("/")[0]
         teams = {f"group:github:{org}/{t['slug']}" for t in self.http.pages(f"/repos/{repo}/teams", per_page=100)}
+        self._teams |= {t.removeprefix("group:github:") for t in teams}
         return sorted(people | teams) or ["user:nobody"]
+
+    def memberships(self) -> Iterator[tuple[str, str]]:
+        """Members of every team the synced repositories grant (`/orgs/{org}/teams/{slug}/members`)."""
+        try:
+            for team in sorted(self._teams):
+                org, slug = team.split("/", 1)
+                try:
+                    for member in self.http.pages(f"/orgs/{org}/teams/{slug}/members", per_page=100):
+                        yield self._user(member["login"]), f"group:github:{team}"
+                except NotFoundError:
+                    continue  # the team is gone
+        finally:
+            self.close()
 
     def _issues(self, repo: str) -> Iterator[dict]:
         for issue in self.http.pages(

@@ -28,6 +28,7 @@ from citewise.connectors.base import (
     FailedItem,
     ListIdsConnector,
     LoadConnector,
+    MembershipConnector,
     TextList,
     UnchangedItem,
     VersionedConnector,
@@ -64,7 +65,7 @@ class JiraConfig(ConnectorConfig):
     timeout_s: float = Field(30.0, gt=0)
 
 
-class JiraConnector(LoadConnector, ListIdsConnector, VersionedConnector):
+class JiraConnector(LoadConnector, ListIdsConnector, VersionedConnector, MembershipConnector):
     kind = "jira"
     Config = JiraConfig
 
@@ -74,6 +75,7 @@ class JiraConnector(LoadConnector, ListIdsConnector, VersionedConnector):
         self._http: VendorHTTP | None = None
         self._projects: dict[str, tuple[list[str], list[str]]] = {}
         self._levels: dict[str, tuple[list[str], list[str]]] = {}
+        self._groups: set[str] = set()  # groups the ACLs named: their members are synced
 
     @property
     def source_id(self) -> str:
@@ -139,6 +141,30 @@ class JiraConnector(LoadConnector, ListIdsConnector, VersionedConnector):
         return self._levels[level_id]
 
     def _acl(self, issue: dict) -> tuple[list[str], list[str]]:
+        acl, unresolved = self._effective(issue)
+        self._groups |= {p.removeprefix("group:") for p in acl if p.startswith("group:")}
+        return acl, unresolved
+
+    def memberships(self) -> Iterator[tuple[str, str]]:
+        """Members of every group the synced issues' ACLs name (`/rest/api/3/group/member`)."""
+        try:
+            for name in sorted(self._groups):
+                start = 0
+                while True:
+                    try:
+                        page = self.http.get("/rest/api/3/group/member", groupname=name, startAt=start, maxResults=50)
+                    except NotFoundError:
+                        break  # the group is gone at the source: it has no members
+                    for user in page.get("values", []):
+                        email = user.get("emailAddress") or self.cfg.identity_map.get(user.get("accountId", ""))
+                        yield (f"user:{email}" if email else f"user:jira:{user.get('accountId')}"), f"group:{name}"
+                    if page.get("isLast", True) or not page.get("values"):
+                        break
+                    start += len(page["values"])
+        finally:
+            self.close()
+
+    def _effective(self, issue: dict) -> tuple[list[str], list[str]]:
         if self.acl:
             return list(self.acl), []
         project, unresolved = self._project(issue["fields"]["project"]["key"])

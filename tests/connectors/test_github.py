@@ -96,3 +96,28 @@ def test_pagination_rate_limit_and_errors(source):
         source.connector(repositories="acme/handbook,acme/missing").validate()
     with pytest.raises(ConfigError, match="not owner/name"):
         GithubConnector(repositories="handbook", token=TOKEN)
+
+
+def test_team_members_are_synced(source, settings, encoder):
+    from citewise.db import init_db
+    from citewise.identity import create_key, lookup
+
+    server = source.server
+    server.add_repo("acme/payroll", private=True, teams=["finance"])
+    server.put_issue("acme/payroll", "Bonus run", "The bonus run moves to March.")
+    server.team_members = {"acme/finance": ["hana"]}
+    db = init_db(settings.db_url)
+    key = create_key(db, tenant="default", user_id="hana@example.com", groups=[])
+    connector = dict(repositories="acme/handbook,acme/payroll", identity_map={"hana": "hana@example.com"})
+    ing = Ingestor(settings, encoder=encoder)
+    try:
+        ing.sync(source.connector(**connector))
+        hana = lookup(db, key)
+        retriever = Retriever(settings, store=ing.store, encoder=encoder)
+        found = retriever.run(RetrievalRequest(query="bonus run March", principal=hana, k=3)).hits
+        assert hana.groups == ["github:acme/finance"] and found[0].title == "acme/payroll#1: Bonus run"
+        server.team_members["acme/finance"] = []
+        ing.sync(source.connector(**connector))
+        assert lookup(db, key).groups == []
+    finally:
+        ing.close()

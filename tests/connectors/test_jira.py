@@ -83,3 +83,22 @@ def test_adf_and_errors(source):
     with pytest.raises(ConfigError, match="no project 'NOPE'"):
         source.connector(projects="ENG,NOPE").validate()
     source.connector().validate()
+
+
+def test_group_members_are_synced_for_the_groups_the_acls_name(source, settings, encoder):
+    from citewise.db import init_db
+    from citewise.identity import create_key, lookup
+    from citewise.ingest.pipeline import Ingestor
+
+    source.server.group_members = {"eng": [("557058:ann", "ann@example.com")], "hr": []}
+    db = init_db(settings.db_url)
+    key = create_key(db, tenant="default", user_id="ann@example.com", groups=[])
+    ing = Ingestor(settings, encoder=encoder)
+    try:
+        ing.sync(source.connector())
+        assert lookup(db, key).groups == ["eng"]
+        source.server.group_members["eng"] = []
+        ing.sync(source.connector())
+        assert lookup(db, key).groups == []
+    finally:
+        ing.close()

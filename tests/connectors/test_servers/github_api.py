@@ -2,7 +2,7 @@
 GitHub's reference documents it, on a loopback port.
 
 Endpoints: `GET /repos/{owner}/{repo}`, `/issues` (`state=all`, issues and pull requests together, a PR
-carrying `pull_request`), `/issues/{n}/comments`, `/collaborators` (with `permissions`), `/teams`.
+carrying `pull_request`), `/issues/{n}/comments`, `/collaborators` (with `permissions`), `/teams`, `/orgs/{org}/teams/{slug}/members`.
 Pagination by `Link: <...>; rel="next"` with `per_page`/`page`; 401 `Bad credentials`; 404 `Not Found`;
 the primary rate limit as 403 with `x-ratelimit-remaining: 0` and `x-ratelimit-reset`.
 """
@@ -29,6 +29,7 @@ def updated() -> str:
 class GithubTestServer:
     def __init__(self) -> None:
         self.repos: dict[str, dict] = {}  # full name -> {private, issues: {n: {...}}, collaborators, teams}
+        self.team_members: dict[str, list[str]] = {}  # "org/slug" -> logins
         self.limited: list[str] = []  # path prefixes answered with the primary rate limit once each
         self.requests: list[str] = []
         outer = self
@@ -70,6 +71,13 @@ class GithubTestServer:
                 if self.headers.get("Authorization") != f"Bearer {TOKEN}":
                     return self._send(
                         401, {"message": "Bad credentials", "documentation_url": "https://docs.github.com/rest"}
+                    )
+                if t := re.fullmatch(r"/orgs/([^/]+)/teams/([^/]+)/members", path):
+                    members = outer.team_members.get(f"{t.group(1)}/{t.group(2)}")
+                    if members is None:
+                        return self._send(404, {"message": "Not Found"})
+                    return self._list(
+                        [{"login": m, "id": i, "type": "User"} for i, m in enumerate(members)], query, path
                     )
                 m = re.fullmatch(r"/repos/([^/]+/[^/]+)(/.*)?", path)
                 repo = outer.repos.get(m.group(1)) if m else None

@@ -4,7 +4,7 @@ Atlassian's reference documents it, on a loopback port.
 Endpoints: `GET /rest/api/3/myself`, `/project/{key}`, `/project/{key}/permissionscheme`,
 `/permissionscheme/{id}?expand=permissions`, `/issuesecurityschemes/level/member?levelId=`,
 `/search/jql` (JQL `project in (...)`, `fields`, `maxResults`, `nextPageToken`/`isLast`),
-`/issue/{key}/comment` (`startAt`/`maxResults`/`total`). Descriptions and comments in the Atlassian
+`/issue/{key}/comment` (`startAt`/`maxResults`/`total`), `/group/member` (`groupname`, `isLast`). Descriptions and comments in the Atlassian
 Document Format. Basic auth with e-mail and API token (401 otherwise), 404 for unknown projects, 429 with
 Retry-After on request.
 """
@@ -39,6 +39,7 @@ class JiraTestServer:
         self.schemes: dict[str, list[dict]] = {}  # scheme id -> grants [{permission, holder}]
         self.levels: dict[str, list[dict]] = {}  # level id -> holders
         self.issues: dict[str, dict] = {}
+        self.group_members: dict[str, list[tuple[str, str]]] = {}  # group -> [(accountId, email)]
         self.busy: list[str] = []
         self.requests: list[str] = []
         outer = self
@@ -97,6 +98,15 @@ class JiraTestServer:
                     return self._send(
                         200, {"maxResults": 50, "startAt": 0, "total": len(values), "isLast": True, "values": values}
                     )
+                if path == "/rest/api/3/group/member":
+                    members = outer.group_members.get(q.get("groupname", ""))
+                    if members is None:
+                        return self._send(404, {"errorMessages": ["Specified group does not exist."]})
+                    start, size = int(q.get("startAt", 0)), int(q.get("maxResults", 50))
+                    values = [{"accountId": a, "emailAddress": e, "displayName": e.split("@")[0], "active": True}
+                              for a, e in members[start : start + size]]  # fmt: skip
+                    return self._send(200, {"self": "", "maxResults": size, "startAt": start, "total": len(members),
+                                            "isLast": start + size >= len(members), "values": values})  # fmt: skip
                 if path == "/rest/api/3/search/jql":
                     return self._search(q)
                 if m := re.fullmatch(r"/rest/api/3/issue/([A-Z0-9]+-\d+)/comment", path):
