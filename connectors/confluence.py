@@ -9,6 +9,8 @@
   the space's read permission (users, groups, or everyone in the tenant for anonymous access). Users map to
   `user:<email>` (`identity_map` maps account ids when the email is hidden), groups to `group:<name>`.
   Restrictions inherited from ancestor pages are applied too.
+- Attachments (`/child/attachment`) are documents of their own with their page's ACL, linked to it
+  (`attached_to`), parsed like uploaded files; their version is the attachment's version number.
 - Auth: Cloud, `email` + `api_token` (basic auth, as Atlassian documents); Data Center, a personal access
   token (`token`, bearer).
 """
@@ -50,6 +52,8 @@ class ConfluenceConfig(ConnectorConfig):
     token: SecretStr | None = Field(None, description="Data Center: a personal access token")
     identity_map: dict[str, str] = Field(default_factory=dict, description="account id -> e-mail")
     page_size: int = Field(50, ge=1, le=250)
+    include_attachments: bool = Field(True, description="index attachments as documents of their own")
+    max_attachment_bytes: int = Field(50_000_000, ge=1)
     timeout_s: float = Field(30.0, gt=0)
 
     @model_validator(mode="after")
@@ -198,29 +202,72 @@ class ConfluenceConnector(
                 uri = self._uri(page)
                 try:
                     acl = self._acl(page)
-                    version = f"{page['version']['number']}|{hashlib.sha256(repr(acl).encode()).hexdigest()[:12]}"
-                    if self.unchanged(uri, version):
-                        yield UnchangedItem(key=page["id"], uri=uri)
-                        continue
-                    body = self.http.get(f"/rest/api/content/{page['id']}", expand="body.storage,version")
-                except NotFoundError:
-                    continue  # deleted between the listing and the read: it leaves the index
                 except CitewiseError as exc:
                     yield FailedItem(key=page["id"], uri=uri, error=str(exc))
                     continue
-                html = body.get("body", {}).get("storage", {}).get("value", "")
-                links = body.get("_links") or page.get("_links") or {}
-                title = page.get("title", page["id"])
-                number = page["version"]["number"]
-                meta = {"filename": "page.html", "space": page["space"]["key"], "page_version": number,
-                        "link": self.cfg.base_url.rstrip("/") + links.get("webui", "")}  # fmt: skip
-                yield RawDocument(
-                    source_id=self.source_id, key=page["id"], uri=uri, title=title, metadata=meta,
-                    content=f"<html><head><title>{title}</title></head><body>{html}</body></html>".encode(),
-                    modified_at=body.get("version", {}).get("when"), version=version, acl=acl,
-                )  # fmt: skip
+                yield self._page(page, uri, acl)
+                if self.cfg.include_attachments:
+                    yield from self._attachments(page, uri, acl)
         finally:
             self.close()
+
+    def _page(self, page: dict, uri: str, acl: list[str]) -> RawDocument | FailedItem | UnchangedItem:
+        version = f"{page['version']['number']}|{hashlib.sha256(repr(acl).encode()).hexdigest()[:12]}"
+        if self.unchanged(uri, version):
+            return UnchangedItem(key=page["id"], uri=uri)
+        try:
+            body = self.http.get(f"/rest/api/content/{page['id']}", expand="body.storage,version")
+        except CitewiseError as exc:  # a page deleted since the listing fails alone; it leaves on the next sync
+            return FailedItem(key=page["id"], uri=uri, error=str(exc))
+        html = body.get("body", {}).get("storage", {}).get("value", "")
+        links = body.get("_links") or page.get("_links") or {}
+        title = page.get("title", page["id"])
+        meta = {"filename": "page.html", "space": page["space"]["key"], "page_version": page["version"]["number"],
+                "link": self.cfg.base_url.rstrip("/") + links.get("webui", "")}  # fmt: skip
+        return RawDocument(
+            source_id=self.source_id, key=page["id"], uri=uri, title=title, metadata=meta,
+            content=f"<html><head><title>{title}</title></head><body>{html}</body></html>".encode(),
+            modified_at=body.get("version", {}).get("when"), version=version, acl=acl,
+        )  # fmt: skip
+
+    def _attachments(
+        self, page: dict, page_uri: str, acl: list[str]
+    ) -> Iterator[RawDocument | FailedItem | UnchangedItem]:
+        """The page's attachments, as documents of their own with the page's ACL, linked to it."""
+        tag = hashlib.sha256(repr(acl).encode()).hexdigest()[:12]
+        url = f"/rest/api/content/{page['id']}/child/attachment"
+        params: dict[str, Any] = {"limit": 100, "expand": "version"}
+        while url:
+            try:
+                listing = self.http.get(url, **params)
+            except NotFoundError:
+                return
+            for att in listing.get("results", []):
+                download = (att.get("_links") or {}).get("download", "")
+                uri = self.cfg.base_url.rstrip("/") + download.split("?")[0]
+                version = f"{(att.get('version') or {}).get('number', 1)}|{tag}"
+                size = (att.get("extensions") or {}).get("fileSize", 0)
+                if self.unchanged(uri, version):
+                    yield UnchangedItem(key=att["id"], uri=uri)
+                    continue
+                if size > self.cfg.max_attachment_bytes:
+                    yield FailedItem(
+                        key=att["id"], uri=uri, error=f"the attachment is {size:,} bytes, over max_attachment_bytes"
+                    )
+                    continue
+                try:
+                    content = self.http.download(download, self.cfg.max_attachment_bytes)
+                except CitewiseError as exc:
+                    yield FailedItem(key=att["id"], uri=uri, error=str(exc))
+                    continue
+                yield RawDocument(
+                    source_id=self.source_id, key=att["id"], uri=uri, title=f"{att['title']} ({page.get('title', '')})",
+                    content=content, version=version, acl=acl, mime_type=(att.get("extensions") or {}).get("mediaType"),
+                    metadata={"filename": att["title"], "attached_to": page_uri, "space": page["space"]["key"],
+                              "size_bytes": len(content), "link": uri},
+                )  # fmt: skip
+            nxt = (listing.get("_links") or {}).get("next")
+            url, params = (nxt.removeprefix((listing.get("_links") or {}).get("context", "")), {}) if nxt else ("", {})
 
     def close(self) -> None:
         if self._http is not None:

@@ -130,3 +130,20 @@ def test_a_user_removed_from_a_group_at_the_source_loses_its_pages(source, setti
         assert ann.groups == [] and "alpha.txt" not in _search(settings, ing, encoder, ann, "annual leave 27 days")
     finally:
         ing.close()
+
+
+def test_attachments_are_documents_with_their_pages_acl(source):
+    server = source.server
+    pid = server.page_id("beta.md")
+    server.pages[pid]["groups"] = ["hr"]
+    server.attach(pid, "rates.csv", b"city,rate\nBerlin,160\nLyon,120\n", "text/csv")
+    docs = {d.title: d for d in source.connector().load()}
+    rates = docs["rates.csv (beta.md)"]
+    assert rates.acl == ["group:hr"] and rates.metadata["attached_to"] == docs["beta.md"].uri
+    assert rates.content.startswith(b"city,rate") and rates.uri.endswith(f"/download/attachments/{pid}/rates.csv")
+    again = source.connector()
+    again.set_known_versions({d.uri: d.version for d in docs.values()})
+    server.attach(pid, "rates.csv", b"city,rate\nBerlin,170\n", "text/csv")
+    changed = [d for d in again.load() if hasattr(d, "content")]
+    assert [d.title for d in changed] == ["rates.csv (beta.md)"]  # only the new attachment version is fetched
+    assert len(list(source.connector(include_attachments=False).load())) == 3

@@ -2,7 +2,8 @@
 shaped as Atlassian's reference documents it, on a loopback port.
 
 Endpoints: `GET /wiki/rest/api/space/{key}` (`expand=permissions`), `GET /wiki/rest/api/group/member`
-(`name`, `start`/`limit`), `GET /wiki/rest/api/content/search`
+(`name`, `start`/`limit`), `GET /wiki/rest/api/content/{id}/child/attachment`,
+`GET /wiki/download/attachments/{page}/{name}`, `GET /wiki/rest/api/content/search`
 (CQL `type=page AND space in (...)`, cursor pagination through `_links.next`, `expand`), and
 `GET /wiki/rest/api/content/{id}` (`expand=body.storage,version,ancestors,restrictions...`). Basic auth with
 an e-mail and API token (401 otherwise), 404 for unknown spaces and trashed pages, 429 with Retry-After on
@@ -74,6 +75,26 @@ class ConfluenceTestServer:
                     return self._json(
                         200, {"results": chunk, "start": start, "limit": limit, "size": len(chunk), "_links": links}
                     )
+                if m := re.fullmatch(r"/wiki/rest/api/content/(\d+)/child/attachment", parts.path):
+                    page = outer.pages.get(m.group(1))
+                    if page is None or page["status"] != "current":
+                        return self._json(404, {"statusCode": 404, "message": "No content found with id"})
+                    results = [outer.attachment(page, a) for a in page["attachments"].values()]
+                    return self._json(200, {"results": results, "start": 0, "limit": 100, "size": len(results),
+                                            "_links": {"base": f"{outer.url}/wiki", "context": "/wiki"}})  # fmt: skip
+                if m := re.fullmatch(r"/wiki/download/attachments/(\d+)/([^/]+)", parts.path):
+                    page = outer.pages.get(m.group(1))
+                    att = next(
+                        (a for a in (page or {}).get("attachments", {}).values() if a["title"] == m.group(2)), None
+                    )
+                    if att is None:
+                        return self._json(404, {"statusCode": 404, "message": "Attachment not found"})
+                    self.send_response(200)
+                    self.send_header("Content-Type", att["media"])
+                    self.send_header("Content-Length", str(len(att["content"])))
+                    self.end_headers()
+                    self.wfile.write(att["content"])
+                    return None
                 if m := re.fullmatch(r"/wiki/rest/api/content/(\d+)", parts.path):
                     page = outer.pages.get(m.group(1))
                     if page is None or page["status"] != "current":
@@ -143,8 +164,31 @@ class ConfluenceTestServer:
         self._next_id += 1
         pid = str(self._next_id)
         self.pages[pid] = {"id": pid, "title": title, "space": space, "body": html, "version": 1, "status": "current",
-                           "parent": parent, "users": [], "groups": []}  # fmt: skip
+                           "parent": parent, "users": [], "groups": [], "attachments": {}}  # fmt: skip
         return pid
+
+    def attach(self, pid: str, title: str, content: bytes, media: str = "text/plain") -> None:
+        atts = self.pages[pid]["attachments"]
+        old = next((a for a in atts.values() if a["title"] == title), None)
+        if old:
+            old.update(content=content, version=old["version"] + 1)
+            return
+        self._next_id += 1
+        atts[f"att{self._next_id}"] = {
+            "id": f"att{self._next_id}",
+            "title": title,
+            "content": content,
+            "media": media,
+            "version": 1,
+        }
+
+    def attachment(self, page: dict, a: dict) -> dict:
+        pid = page["id"]
+        return {"id": a["id"], "type": "attachment", "status": "current", "title": a["title"],
+                "metadata": {"mediaType": a["media"]}, "extensions": {"mediaType": a["media"], "fileSize": len(a["content"])},
+                "version": {"number": a["version"], "when": "2026-11-30T10:00:00.000Z"},
+                "_links": {"download": f"/download/attachments/{pid}/{a['title']}?version={a['version']}&api=v2",
+                           "webui": f"/pages/viewpageattachments.action?pageId={pid}"}}  # fmt: skip
 
     def page_id(self, title: str) -> str:
         return next(p["id"] for p in self.pages.values() if p["title"] == title and p["status"] == "current")
