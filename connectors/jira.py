@@ -35,10 +35,10 @@ from citewise.connectors.base import (
     parse_config,
 )
 from citewise.connectors.http import VendorHTTP
-from citewise.errors import ConfigError, NotFoundError
+from citewise.errors import CitewiseError, ConfigError, NotFoundError
 from citewise.models import PUBLIC, RawDocument
 
-FIELDS = "summary,description,comment,updated,project,security,status,issuetype,reporter"
+FIELDS = "summary,description,comment,updated,project,security,status,issuetype,reporter,attachment"
 
 
 def adf_text(node: Any) -> str:
@@ -62,6 +62,8 @@ class JiraConfig(ConnectorConfig):
     api_token: SecretStr = Field(description="an API token from id.atlassian.com")
     identity_map: dict[str, str] = Field(default_factory=dict, description="account id -> e-mail")
     page_size: int = Field(50, ge=1, le=100)
+    include_attachments: bool = Field(True, description="index attachments as documents of their own")
+    max_attachment_bytes: int = Field(50_000_000, ge=1)
     timeout_s: float = Field(30.0, gt=0)
 
 
@@ -208,6 +210,7 @@ class JiraConnector(LoadConnector, ListIdsConnector, VersionedConnector, Members
                 version = f"{fields['updated']}|{hashlib.sha256(repr(acl).encode()).hexdigest()[:12]}"
                 if self.unchanged(uri, version):
                     yield UnchangedItem(key=issue["key"], uri=uri)
+                    yield from self._attachments(issue, uri, acl, version)  # listed, not fetched
                     continue
                 comments = (fields.get("comment") or {}).get("comments", [])
                 if (fields.get("comment") or {}).get("total", 0) > len(comments):
@@ -226,8 +229,37 @@ class JiraConnector(LoadConnector, ListIdsConnector, VersionedConnector, Members
                               "acl_security_level": (fields.get("security") or {}).get("name", ""),
                               "acl_unresolved": ",".join(unresolved)},
                 )  # fmt: skip
+                yield from self._attachments(issue, uri, acl, version)
         finally:
             self.close()
+
+    def _attachments(self, issue: dict, issue_uri: str, acl: list[str], issue_version: str) -> Iterator[Any]:
+        """The issue's attachments as documents of their own with its ACL (an attachment never changes: a new
+        upload is a new attachment id), downloaded only when not indexed yet."""
+        if not self.cfg.include_attachments:
+            return
+        tag = issue_version.rsplit("|", 1)[1]
+        for att in issue["fields"].get("attachment") or []:
+            uri = f"{issue_uri}#attachment-{att['id']}"
+            version = f"{att['id']}|{tag}"
+            if self.unchanged(uri, version):
+                yield UnchangedItem(key=att["id"], uri=uri)
+                continue
+            if att.get("size", 0) > self.cfg.max_attachment_bytes:
+                yield FailedItem(
+                    key=att["id"], uri=uri, error=f"the attachment is {att['size']:,} bytes, over max_attachment_bytes"
+                )
+                continue
+            try:
+                content = self.http.download(att["content"], self.cfg.max_attachment_bytes)
+            except CitewiseError as exc:
+                yield FailedItem(key=att["id"], uri=uri, error=str(exc))
+                continue
+            meta = {"filename": att["filename"], "attached_to": issue_uri, "size_bytes": len(content)}
+            yield RawDocument(
+                source_id=self.source_id, key=att["id"], uri=uri, title=f"{att['filename']} ({issue['key']})",
+                content=content, version=version, acl=acl, mime_type=att.get("mimeType"), metadata=meta,
+            )  # fmt: skip
 
     def _comments(self, key: str) -> Iterator[dict]:
         start = 0

@@ -102,3 +102,16 @@ def test_group_members_are_synced_for_the_groups_the_acls_name(source, settings,
         assert lookup(db, key).groups == []
     finally:
         ing.close()
+
+
+def test_attachments_are_documents_with_their_issues_acl(source):
+    server = source.server
+    key = server.issues["ENG-2"]["key"]
+    server.attach(key, "rota.csv", b"week,engineer\n49,ada\n50,grace\n", "text/csv")
+    connector = source.connector()
+    docs = {d.title: d for d in connector.load()}
+    rota = docs[f"rota.csv ({key})"]
+    assert rota.content.startswith(b"week,engineer") and rota.acl == ["group:eng", "group:hr"]
+    again = source.connector()
+    again.set_known_versions({d.uri: d.version for d in docs.values()})
+    assert all(not hasattr(i, "content") for i in again.load())  # listed, not downloaded again

@@ -4,7 +4,7 @@ Atlassian's reference documents it, on a loopback port.
 Endpoints: `GET /rest/api/3/myself`, `/project/{key}`, `/project/{key}/permissionscheme`,
 `/permissionscheme/{id}?expand=permissions`, `/issuesecurityschemes/level/member?levelId=`,
 `/search/jql` (JQL `project in (...)`, `fields`, `maxResults`, `nextPageToken`/`isLast`),
-`/issue/{key}/comment` (`startAt`/`maxResults`/`total`), `/group/member` (`groupname`, `isLast`). Descriptions and comments in the Atlassian
+`/issue/{key}/comment` (`startAt`/`maxResults`/`total`), `/group/member` (`groupname`, `isLast`), `/attachment/content/{id}` (the `content` URL of an attachment). Descriptions and comments in the Atlassian
 Document Format. Basic auth with e-mail and API token (401 otherwise), 404 for unknown projects, 429 with
 Retry-After on request.
 """
@@ -98,6 +98,19 @@ class JiraTestServer:
                     return self._send(
                         200, {"maxResults": 50, "startAt": 0, "total": len(values), "isLast": True, "values": values}
                     )
+                if m := re.fullmatch(r"/rest/api/3/attachment/content/(\d+)", path):
+                    att = next(
+                        (a for i in outer.issues.values() for a in i.get("attachments", []) if a["id"] == m.group(1)),
+                        None,
+                    )
+                    if att is None:
+                        return self._send(404, {"errorMessages": ["The attachment does not exist."]})
+                    self.send_response(200)
+                    self.send_header("Content-Type", att["mime"])
+                    self.send_header("Content-Length", str(len(att["content"])))
+                    self.end_headers()
+                    self.wfile.write(att["content"])
+                    return None
                 if path == "/rest/api/3/group/member":
                     members = outer.group_members.get(q.get("groupname", ""))
                     if members is None:
@@ -150,6 +163,9 @@ class JiraTestServer:
             "security": {"id": i["security"], "name": f"Level {i['security']}"} if i.get("security") else None,
             "comment": {"comments": i["comments"][:2], "maxResults": 2, "total": len(i["comments"]), "startAt": 0},
             "reporter": {"accountId": "557058:ann", "displayName": "Ann"},
+            "attachment": [{"id": a["id"], "filename": a["filename"], "mimeType": a["mime"], "size": len(a["content"]),
+                            "created": "2026-11-30T12:00:00.000+0000",
+                            "content": f"{self.url}/rest/api/3/attachment/content/{a['id']}"} for a in i.get("attachments", [])],
         }  # fmt: skip
         return {"id": str(10000 + int(i["key"].split("-")[1])), "key": i["key"], "self": f"{self.url}/rest/api/3/issue/{i['key']}",
                 "fields": {k: v for k, v in everything.items() if k in wanted}}  # fmt: skip
@@ -171,6 +187,14 @@ class JiraTestServer:
         self.issues[key] = {"key": key, "project": project, "summary": summary, "description": description,
                             "security": security, "comments": [], "updated": updated()}  # fmt: skip
         return key
+
+    def attach(self, key: str, filename: str, content: bytes, mime: str = "text/plain") -> None:
+        issue = self.issues[key]
+        att_id = str(20000 + sum(len(i.get("attachments", [])) for i in self.issues.values()))
+        issue.setdefault("attachments", []).append(
+            {"id": att_id, "filename": filename, "content": content, "mime": mime}
+        )
+        issue["updated"] = updated()  # an upload bumps the issue's updated time, as in Jira
 
     def comment(self, key: str, who: str, text: str) -> None:
         issue = self.issues[key]
