@@ -18,7 +18,7 @@ def test_builtins_registered_through_entry_points():
 
 def test_unknown_connector_names_the_available_ones():
     with pytest.raises(ConfigError, match="filesystem"):
-        create_connector("sharepoint", path=".")
+        create_connector("dropbox", path=".")
 
 
 def test_filesystem_walks_recursively_and_skips_hidden(tmp_path):

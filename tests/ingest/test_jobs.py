@@ -66,7 +66,7 @@ def test_a_job_that_cannot_run_is_failed_with_its_error(settings, tmp_path):
 def test_connector_validation_and_schedules(settings, tmp_path):
     store = JobStore(init_db(settings.db_url))
     with pytest.raises(ConfigError, match="unknown connector type"):
-        store.add_connector("x", "gdrive", {}, tenant="t", acl=[], interval_s=None)
+        store.add_connector("x", "dropbox", {}, tenant="t", acl=[], interval_s=None)
     store.add_connector("every", "filesystem", {"path": str(tmp_path)}, tenant="t", acl=[], interval_s=600)
     store.add_connector("manual", "filesystem", {"path": str(tmp_path)}, tenant="t", acl=[], interval_s=None)
     with pytest.raises(ConflictError, match="exists already"):
