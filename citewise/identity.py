@@ -41,15 +41,19 @@ class GroupMembership(Base):
     group: Mapped[str] = mapped_column(String(400), primary_key=True)  # a group name, as in group:<name>
 
 
-def replace_memberships(sessions: sessionmaker, tenant: str, source_id: str, pairs: list[tuple[str, str]]) -> None:
-    """The source's memberships, as it lists them now (users as `user:<email>`, groups as `group:<name>`)."""
+def replace_memberships(
+    sessions: sessionmaker, tenant: str, source_id: str, pairs: list[tuple[str, str]], groups: set[str] | None = None
+) -> None:
+    """The source's memberships, as it lists them now (users as `user:<email>`, groups as `group:<name>`):
+    all of them, or, with `groups`, those of these groups only (the others keep theirs)."""
     from sqlalchemy import delete
 
     rows = {(u, g.removeprefix("group:")) for u, g in pairs if u.startswith("user:") and g.startswith("group:")}
     with sessions.begin() as s:
-        s.execute(
-            delete(GroupMembership).where(GroupMembership.tenant == tenant, GroupMembership.source_id == source_id)
-        )
+        old = delete(GroupMembership).where(GroupMembership.tenant == tenant, GroupMembership.source_id == source_id)
+        if groups is not None:
+            old = old.where(GroupMembership.group.in_(sorted(g.removeprefix("group:") for g in groups)))
+        s.execute(old)
         s.add_all(GroupMembership(tenant=tenant, source_id=source_id, user=u, group=g) for u, g in sorted(rows))
 
 

@@ -167,3 +167,8 @@ class MembershipConnector(Connector):
     @abstractmethod
     def memberships(self) -> Iterator[tuple[str, str]]:
         """(`user:<email>`, `group:<name>`) pairs, every one the source has for the groups that matter."""
+
+    def membership_scope(self) -> set[str] | None:
+        """The groups `memberships()` covered (only their stored members are replaced), or None: all of the
+        source's. A change feed that read only some ACLs in this sync covers only the groups they named."""
+        return None

@@ -28,6 +28,7 @@ from citewise.connectors.base import (
     DeletedItem,
     FailedItem,
     LoadConnector,
+    MembershipConnector,
     PermissionsChanged,
     UnchangedItem,
     VersionedConnector,
@@ -99,7 +100,7 @@ class _ClientCredentials(httpx.Auth):
             yield request
 
 
-class GraphConnector(LoadConnector, ChangeFeedConnector, VersionedConnector):
+class GraphConnector(LoadConnector, ChangeFeedConnector, VersionedConnector, MembershipConnector):
     kind = "sharepoint"
     Config = GraphConfig
 
@@ -108,6 +109,7 @@ class GraphConnector(LoadConnector, ChangeFeedConnector, VersionedConnector):
         self.cfg: GraphConfig = parse_config(GraphConfig, config, self.kind)
         self._http: VendorHTTP | None = None
         self._drive: str | None = self.cfg.drive_id
+        self._groups: dict[str, str] = {}  # Entra group id -> display name, for the groups the ACLs name
 
     @property
     def source_id(self) -> str:
@@ -156,10 +158,38 @@ class GraphConnector(LoadConnector, ChangeFeedConnector, VersionedConnector):
                     email = user.get("email") or self.cfg.identity_map.get(user.get("id", ""))
                     principals.add(f"user:{email}" if email else f"user:graph:{user.get('id')}")
                 if group := identity.get("group"):
-                    principals.add(f"group:{group.get('displayName') or group.get('id')}")
+                    name = group.get("displayName") or group.get("id")
+                    principals.add(f"group:{name}")
+                    if group.get("id"):
+                        self._groups[group["id"]] = name
                 if site_group := identity.get("siteGroup"):
                     principals.add(f"group:sp:{site_group.get('displayName')}")
         return sorted(principals) or ["user:nobody"]
+
+    def memberships(self) -> Iterator[tuple[str, str]]:
+        """Members of the Entra groups the synced ACLs name (`/groups/{id}/members`, users only; nested groups
+        are not expanded). Needs the `GroupMember.Read.All` application permission."""
+        try:
+            for group_id, name in sorted(self._groups.items()):
+                url = f"/groups/{group_id}/members"
+                params: dict[str, Any] = {"$select": "id,mail,userPrincipalName"}
+                while url:
+                    try:
+                        page = self.http.get(url, **params)
+                    except NotFoundError:
+                        break  # the group is gone
+                    for member in page.get("value", []):
+                        if member.get("@odata.type", "#microsoft.graph.user") != "#microsoft.graph.user":
+                            continue
+                        email = member.get("mail") or self.cfg.identity_map.get(member.get("id", ""))
+                        yield (f"user:{email.lower()}" if email else f"user:graph:{member.get('id')}"), f"group:{name}"
+                    url, params = page.get("@odata.nextLink", ""), {}
+        finally:
+            self.close()
+
+    def membership_scope(self) -> set[str] | None:
+        """An incremental sync reads only the changed files' permissions: only their groups are refreshed."""
+        return {f"group:{name}" for name in self._groups.values()} if self.cursor else None
 
     # -- the change feed ---------------------------------------------------------------------------------
 

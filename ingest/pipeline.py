@@ -224,7 +224,8 @@ class Ingestor(IndexAccess):
             if isinstance(connector, MembershipConnector):
                 from citewise.identity import replace_memberships
 
-                replace_memberships(self._sessions, tenant, connector.source_id, list(connector.memberships()))
+                pairs = list(connector.memberships())
+                replace_memberships(self._sessions, tenant, connector.source_id, pairs, connector.membership_scope())
             if "store" in self.__dict__:
                 self.store.flush()
         finally:

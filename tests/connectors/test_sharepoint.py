@@ -116,3 +116,24 @@ def test_tokens_are_refreshed_and_errors_say_why(source):
     source.server.busy.append(f"/v1.0/drives/{source.server.drive}/root/delta")
     assert len(list(source.connector().load())) == 2  # gamma.txt was deleted above; the 429 was waited out
     assert PUBLIC not in items[0].acl
+
+
+def test_entra_group_members_are_synced(source, settings, encoder):
+    from citewise.db import init_db
+    from citewise.identity import create_key, lookup
+
+    source.server.group_members = {"gid-eng": ["ann@example.com"], "gid-hr": []}
+    db = init_db(settings.db_url)
+    key = create_key(db, tenant="default", user_id="ann@example.com", groups=[])
+    ing = Ingestor(settings, encoder=encoder)
+    try:
+        ing.sync(source.connector())
+        assert lookup(db, key).groups == ["eng"]
+        ing.sync(source.connector())  # an incremental sync that read no permissions keeps what it knew
+        assert lookup(db, key).groups == ["eng"]
+        source.server.group_members["gid-eng"] = []  # ann leaves the Entra group
+        source.put("alpha.txt", "Alpha explains the annual leave policy: 28 days of paid holiday per year.")
+        ing.sync(source.connector())  # alpha changed: its permissions (eng, hr) were read, their members too
+        assert lookup(db, key).groups == []
+    finally:
+        ing.close()

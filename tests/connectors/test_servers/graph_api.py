@@ -5,7 +5,7 @@ of Graph v1.0 the SharePoint/OneDrive connector uses, shaped as Microsoft's refe
 expire), `GET /v1.0/sites/{id}/drive`, `/drives/{id}`, `/drives/{id}/root/delta` (`@odata.nextLink`,
 `@odata.deltaLink` with a token; `deleted` facets; `@microsoft.graph.sharedChanged` with
 `Prefer: deltashowsharingchanges`; 410 for an unknown token), `/drives/{id}/items/{id}/permissions`
-(`grantedToV2`, `link.scope`), `/drives/{id}/items/{id}/content` (302 to a download URL). 401
+(`grantedToV2`, `link.scope`), `/drives/{id}/items/{id}/content` (302 to a download URL), `/groups/{id}/members`. 401
 `InvalidAuthenticationToken` for a missing or expired token, 429 with Retry-After on request.
 """
 
@@ -32,6 +32,7 @@ class GraphTestServer:
         self.token_lifetime = 3600
         self.busy: list[str] = []
         self.requests: list[str] = []
+        self.group_members: dict[str, list[str]] = {}  # Entra group id -> member e-mails
         self.add("root", "root", None, folder=True)
         outer = self
 
@@ -89,6 +90,21 @@ class GraphTestServer:
                 if outer.tokens.get(token, 0) < time.time():
                     return self._error(
                         401, "InvalidAuthenticationToken", "Access token has expired or is not yet valid."
+                    )
+                if m := re.fullmatch(r"/v1.0/groups/([^/]+)/members", path):
+                    members = outer.group_members.get(m.group(1))
+                    if members is None:
+                        return self._error(404, "Request_ResourceNotFound", f"Resource '{m.group(1)}' does not exist.")
+                    value = [
+                        {"@odata.type": "#microsoft.graph.user", "id": f"oid-{e}", "mail": e, "userPrincipalName": e}
+                        for e in members
+                    ]
+                    return self._send(
+                        200,
+                        {
+                            "@odata.context": "https://graph.microsoft.com/v1.0/$metadata#directoryObjects",
+                            "value": value,
+                        },
                     )
                 if path == "/v1.0/sites/contoso.sharepoint.com,site-1/drive":
                     return self._send(200, {"id": outer.drive, "driveType": "documentLibrary", "name": "Documents"})
