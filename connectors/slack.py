@@ -9,7 +9,8 @@ with channel membership as the ACL, through the Web API (`conversations.*`, `use
   `conversations.history`, their replies not fetched. Deleted messages leave the index.
 - Slack answers errors as HTTP 200 with `ok: false` (`invalid_auth`, `missing_scope`, `channel_not_found`)
   and rate limits as 429 with Retry-After; both are handled as Slack documents them.
-Scopes: `channels:read`, `channels:history`, `users:read`, `users:read.email`, and with `include_private`,
+Files shared in a thread are documents of their own with the channel's ACL (`include_files`).
+Scopes: `channels:read`, `channels:history`, `users:read`, `users:read.email`, `files:read`, and with `include_private`,
 `groups:read`, `groups:history`.
 """
 
@@ -33,7 +34,7 @@ from citewise.connectors.base import (
     parse_config,
 )
 from citewise.connectors.http import VendorHTTP
-from citewise.errors import ConfigError
+from citewise.errors import CitewiseError, ConfigError
 from citewise.models import PUBLIC, RawDocument
 
 _REASONS = {
@@ -52,6 +53,8 @@ class SlackConfig(ConnectorConfig):
     include_private: bool = Field(False, description="also private channels the bot was invited to")
     public_acl: Literal["tenant", "members"] = Field("tenant", description="who may read public channels")
     base_url: str = Field("https://slack.com/api", description="the Web API (a test server in the tests)")
+    include_files: bool = Field(True, description="index files shared in threads (scope files:read)")
+    max_file_bytes: int = Field(50_000_000, ge=1)
     page_size: int = Field(200, ge=1, le=1000)
     timeout_s: float = Field(30.0, gt=0)
 
@@ -148,6 +151,8 @@ class SlackConnector(LoadConnector, ListIdsConnector, VersionedConnector):
                     version = f"{message.get('latest_reply', ts)}|{(message.get('edited') or {}).get('ts', '')}|{tag}"
                     if self.unchanged(uri, version):
                         yield UnchangedItem(key=uri, uri=uri)
+                        files = [k for k in getattr(self, "known_versions", {}) if k.startswith(f"{uri}/files/")]
+                        yield from (UnchangedItem(key=k, uri=k) for k in files)  # an unchanged thread's files
                         continue
                     thread = [message]
                     if message.get("reply_count"):
@@ -162,8 +167,38 @@ class SlackConnector(LoadConnector, ListIdsConnector, VersionedConnector):
                         modified_at=datetime.fromtimestamp(float(message.get("latest_reply", ts)), UTC),
                         metadata={"channel": channel["name"], "ts": ts, "replies": len(thread) - 1},
                     )  # fmt: skip
+                    if self.cfg.include_files:
+                        yield from self._files(thread, uri, acl, tag, channel["name"])
         finally:
             self.close()
+
+    def _files(
+        self, thread: list[dict], thread_uri: str, acl: list[str], tag: str, channel: str
+    ) -> Iterator[RawDocument | FailedItem | UnchangedItem]:
+        """Files shared in the thread, as documents of their own with the channel's ACL, linked to the thread
+        (`url_private_download`, with the bot token; scope `files:read`)."""
+        for message in thread:
+            for file in message.get("files") or []:
+                uri = f"{thread_uri}/files/{file['id']}"
+                version = f"{file['id']}|{tag}"
+                if self.unchanged(uri, version):
+                    yield UnchangedItem(key=uri, uri=uri)
+                    continue
+                if file.get("size", 0) > self.cfg.max_file_bytes or not file.get("url_private_download"):
+                    yield FailedItem(key=uri, uri=uri, error="the file is over max_file_bytes, or not downloadable")
+                    continue
+                try:
+                    content = self.http.download(file["url_private_download"], self.cfg.max_file_bytes)
+                except CitewiseError as exc:
+                    yield FailedItem(key=uri, uri=uri, error=str(exc))
+                    continue
+                name = file.get("name") or file["id"]
+                yield RawDocument(
+                    source_id=self.source_id, key=uri, uri=uri, title=f"{name} (#{channel})", content=content,
+                    version=version, acl=acl, mime_type=file.get("mimetype"),
+                    metadata={"filename": name, "attached_to": thread_uri, "channel": channel,
+                              "size_bytes": len(content)},
+                )  # fmt: skip
 
     def _name(self, message: dict) -> str:
         uid = message.get("user")

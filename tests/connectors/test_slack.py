@@ -100,3 +100,21 @@ def test_slack_errors_and_rate_limits(source):
     with pytest.raises(ConfigError, match="no channel random"):
         source.connector(channels="handbook,random").validate()
     source.connector(channels="handbook").validate()
+
+
+def test_files_shared_in_threads_are_documents_with_the_channels_acl(source, settings, encoder):
+    server = source.server
+    message = server.find("C01HB", "^beta.md:")
+    server.share_file("C01HB", message["ts"], "rates.txt", b"Hotel rates: Berlin 160, Lyon 120.")
+    ing = Ingestor(settings, encoder=encoder)
+    try:
+        first = ing.sync(source.connector())
+        assert first.added == 4 and first.failed == 0
+        again = ing.sync(source.connector())  # unchanged: the file is listed with its thread, not deleted
+        assert again.deleted == 0 and again.unchanged == 4
+    finally:
+        ing.close()
+    docs = {d.title: d for d in source.connector().load()}
+    rates = docs["rates.txt (#handbook)"]
+    assert rates.content == b"Hotel rates: Berlin 160, Lyon 120." and rates.acl == ["*"]
+    assert rates.metadata["attached_to"] == next(d.uri for t, d in docs.items() if t.startswith("#handbook: beta.md"))

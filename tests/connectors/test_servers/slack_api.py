@@ -31,6 +31,7 @@ class SlackTestServer:
         self.users: dict[str, dict] = {}
         self.channels: dict[str, dict] = {}
         self.busy: list[str] = []  # methods answered 429 (Retry-After: 1) once each
+        self.file_bodies: dict[str, bytes] = {}
         self.calls: list[str] = []
         outer = self
 
@@ -50,6 +51,22 @@ class SlackTestServer:
 
             def do_GET(self) -> None:  # noqa: N802
                 parts = urlsplit(self.path)
+                if m := re.fullmatch(r"/files-pri/T0001-([^/]+)/download/(.+)", parts.path):
+                    if self.headers.get("Authorization") != f"Bearer {TOKEN}":
+                        self.send_response(302)  # Slack sends the sign-in page instead of the file
+                        self.send_header("Location", "/signin")
+                        self.send_header("Content-Length", "0")
+                        self.end_headers()
+                        return None
+                    data = outer.file_bodies.get(m.group(1))
+                    if data is None:
+                        return self._send(404, {"ok": False, "error": "file_not_found"})
+                    self.send_response(200)
+                    self.send_header("Content-Type", "application/octet-stream")
+                    self.send_header("Content-Length", str(len(data)))
+                    self.end_headers()
+                    self.wfile.write(data)
+                    return None
                 method = parts.path.removeprefix("/api/")
                 params = {k: v[0] for k, v in parse_qs(parts.query).items()}
                 outer.calls.append(method)
@@ -99,6 +116,8 @@ class SlackTestServer:
 
     def _message(self, m: dict) -> dict:
         out = {"type": "message", "user": m["user"], "text": m["text"], "ts": m["ts"]}
+        if m.get("files"):
+            out["files"] = m["files"]
         if m.get("edited"):
             out["edited"] = {"user": m["user"], "ts": m["edited"]}
         if m.get("replies"):
@@ -149,6 +168,17 @@ class SlackTestServer:
     def reply(self, cid: str, ts: str, user: str, text: str) -> None:
         parent = next(m for m in self.channels[cid]["messages"] if m["ts"] == ts)
         parent["replies"].append({"ts": next_ts(), "user": user, "text": text})
+
+    def share_file(self, cid: str, ts: str, name: str, data: bytes) -> None:
+        """A file attached to a message, downloadable from its url_private_download with the bot token."""
+        fid = f"F{len(self.file_bodies) + 1:04d}"
+        self.file_bodies[fid] = data
+        root = self.url.removesuffix("/api")
+        file = {"id": fid, "name": name, "title": name, "mimetype": "text/plain", "filetype": "text", "size": len(data),
+                "url_private": f"{root}/files-pri/T0001-{fid}/{name}",
+                "url_private_download": f"{root}/files-pri/T0001-{fid}/download/{name}"}  # fmt: skip
+        message = next(m for m in self.channels[cid]["messages"] if m["ts"] == ts)
+        message.setdefault("files", []).append(file)
 
     def find(self, cid: str, pattern: str) -> dict:
         return next(m for m in self.channels[cid]["messages"] if re.search(pattern, m["text"]))
