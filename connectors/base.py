@@ -40,6 +40,13 @@ def _comma_list(value: Any) -> Any:
 TextList = Annotated[list[str], BeforeValidator(_comma_list)]
 
 
+def acl_tag(acl: list[str] | None) -> str:
+    """A short digest of an ACL, appended to an item's source version so a permission-only change shows."""
+    import hashlib
+
+    return hashlib.sha256(repr(acl).encode()).hexdigest()[:12]
+
+
 class ConnectorConfig(BaseModel):
     """Base of every connector's options: unknown options are an error, not ignored."""
 

@@ -17,7 +17,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import json
 from collections.abc import Iterator
 from typing import Any
@@ -35,6 +34,7 @@ from citewise.connectors.base import (
     TextList,
     UnchangedItem,
     VersionedConnector,
+    acl_tag,
     parse_config,
 )
 from citewise.connectors.http import VendorHTTP
@@ -212,7 +212,7 @@ class ConfluenceConnector(
             self.close()
 
     def _page(self, page: dict, uri: str, acl: list[str]) -> RawDocument | FailedItem | UnchangedItem:
-        version = f"{page['version']['number']}|{hashlib.sha256(repr(acl).encode()).hexdigest()[:12]}"
+        version = f"{page['version']['number']}|{acl_tag(acl)}"
         if self.unchanged(uri, version):
             return UnchangedItem(key=page["id"], uri=uri)
         try:
@@ -234,7 +234,7 @@ class ConfluenceConnector(
         self, page: dict, page_uri: str, acl: list[str]
     ) -> Iterator[RawDocument | FailedItem | UnchangedItem]:
         """The page's attachments, as documents of their own with the page's ACL, linked to it."""
-        tag = hashlib.sha256(repr(acl).encode()).hexdigest()[:12]
+        tag = acl_tag(acl)
         url = f"/rest/api/content/{page['id']}/child/attachment"
         params: dict[str, Any] = {"limit": 100, "expand": "version"}
         while url:

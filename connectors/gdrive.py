@@ -14,13 +14,11 @@ delegation with `subject`), with their permissions, through the Drive API v3.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import time
 from collections.abc import Iterator
 from typing import Any
 
-import httpx
 from pydantic import Field, SecretStr
 
 from citewise.connectors.base import (
@@ -33,9 +31,10 @@ from citewise.connectors.base import (
     TextList,
     UnchangedItem,
     VersionedConnector,
+    acl_tag,
     parse_config,
 )
-from citewise.connectors.http import VendorHTTP
+from citewise.connectors.http import OAuthBearer, VendorHTTP
 from citewise.errors import CitewiseError, ConfigError, TransientError
 from citewise.models import PUBLIC, RawDocument
 
@@ -61,53 +60,35 @@ class DriveConfig(ConnectorConfig):
     timeout_s: float = Field(30.0, gt=0)
 
 
-class _ServiceAccount(httpx.Auth):
+class _ServiceAccount(OAuthBearer):
+    """The JWT bearer grant (RFC 7523): claims signed with the service account's key, exchanged for a token."""
+
+    name = "gdrive"
+
     def __init__(self, cfg: DriveConfig) -> None:
+        super().__init__(cfg.timeout_s)
         try:
             self.key = json.loads(cfg.service_account_json.get_secret_value())
             self.key["client_email"], self.key["private_key"], self.key["token_uri"]  # noqa: B018 - required fields
         except (ValueError, KeyError, TypeError):
             raise ConfigError("gdrive: service_account_json is not a service account key (JSON with client_email, "
                               "private_key, token_uri)") from None  # fmt: skip
-        self.subject, self.timeout, self.token, self.expires = cfg.subject, cfg.timeout_s, "", 0.0
+        self.subject = cfg.subject
 
-    def refresh(self) -> None:
+    def token_request(self) -> tuple[str, dict[str, str]]:
         import jwt
 
         now = int(time.time())
-        claims = {
-            "iss": self.key["client_email"],
-            "scope": SCOPE,
-            "aud": self.key["token_uri"],
-            "iat": now,
-            "exp": now + 3600,
-        }
-        if self.subject:
-            claims["sub"] = self.subject
+        claims = {"iss": self.key["client_email"], "scope": SCOPE, "aud": self.key["token_uri"], "iat": now,
+                  "exp": now + 3600} | ({"sub": self.subject} if self.subject else {})  # fmt: skip
         try:
             assertion = jwt.encode(claims, self.key["private_key"], algorithm="RS256")
         except (ValueError, TypeError) as exc:
             raise ConfigError(f"gdrive: the service account's private key cannot sign: {type(exc).__name__}") from None
-        try:
-            grant = {"grant_type": "urn:ietf:params:oauth:grant-type:jwt-bearer", "assertion": assertion}
-            response = httpx.post(self.key["token_uri"], data=grant, timeout=self.timeout)
-        except httpx.HTTPError as exc:
-            raise TransientError(f"gdrive: cannot reach the token service: {type(exc).__name__}") from None
-        if response.status_code != 200:
-            error = (response.json() if response.content else {}).get("error", str(response.status_code))
-            raise ConfigError(f"gdrive: the service account could not sign in ({error})")
-        data = response.json()
-        self.token, self.expires = data["access_token"], time.time() + int(data.get("expires_in", 3600)) - 60
-
-    def auth_flow(self, request: httpx.Request):  # noqa: ANN201
-        if not self.token or time.time() >= self.expires:
-            self.refresh()
-        request.headers["Authorization"] = f"Bearer {self.token}"
-        response = yield request
-        if response.status_code == 401:
-            self.refresh()
-            request.headers["Authorization"] = f"Bearer {self.token}"
-            yield request
+        return self.key["token_uri"], {
+            "grant_type": "urn:ietf:params:oauth:grant-type:jwt-bearer",
+            "assertion": assertion,
+        }
 
 
 class DriveConnector(LoadConnector, ChangeFeedConnector, VersionedConnector):
@@ -206,7 +187,7 @@ class DriveConnector(LoadConnector, ChangeFeedConnector, VersionedConnector):
         try:
             acl = self._acl(file["id"])
             content_tag = f"{file.get('md5Checksum') or file.get('modifiedTime')}|{file.get('name', '')}"
-            version = f"{content_tag}|{hashlib.sha256(repr(acl).encode()).hexdigest()[:12]}"
+            version = f"{content_tag}|{acl_tag(acl)}"
             known = getattr(self, "known_versions", {}).get(uri)
             if known == version:
                 return UnchangedItem(key=file["id"], uri=uri)

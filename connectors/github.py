@@ -15,7 +15,6 @@ API (`/repos/{owner}/{repo}/issues`, which lists both; `Link` header pagination)
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Iterator
 from typing import Any
 
@@ -30,6 +29,7 @@ from citewise.connectors.base import (
     TextList,
     UnchangedItem,
     VersionedConnector,
+    acl_tag,
     parse_config,
 )
 from citewise.connectors.http import VendorHTTP
@@ -130,7 +130,7 @@ class GithubConnector(LoadConnector, ListIdsConnector, VersionedConnector, Membe
         try:
             for repo in self.cfg.repositories:
                 acl = self._acl(repo)
-                tag = hashlib.sha256(repr(acl).encode()).hexdigest()[:12]
+                tag = acl_tag(acl)
                 for issue in self._issues(repo):
                     uri = issue["html_url"]
                     version = f"{issue['updated_at']}|{tag}"

@@ -14,12 +14,9 @@
 
 from __future__ import annotations
 
-import hashlib
-import time
 from collections.abc import Iterator
 from typing import Any
 
-import httpx
 from pydantic import Field, SecretStr, model_validator
 
 from citewise.connectors.base import (
@@ -32,9 +29,10 @@ from citewise.connectors.base import (
     PermissionsChanged,
     UnchangedItem,
     VersionedConnector,
+    acl_tag,
     parse_config,
 )
-from citewise.connectors.http import VendorHTTP
+from citewise.connectors.http import OAuthBearer, VendorHTTP
 from citewise.errors import CitewiseError, ConfigError, NotFoundError, TransientError
 from citewise.models import PUBLIC, RawDocument
 
@@ -62,42 +60,20 @@ class GraphConfig(ConnectorConfig):
         return self
 
 
-class _ClientCredentials(httpx.Auth):
-    """A bearer token from the client-credentials grant, fetched again before expiry or after a 401."""
+class _ClientCredentials(OAuthBearer):
+    """The client-credentials grant of the Microsoft identity platform."""
+
+    name, hint = "graph", "check tenant_id, client_id and the secret"
 
     def __init__(self, cfg: GraphConfig) -> None:
-        self.cfg, self.token, self.expires = cfg, "", 0.0
+        super().__init__(cfg.timeout_s)
+        self.cfg = cfg
 
-    def refresh(self) -> None:
+    def token_request(self) -> tuple[str, dict[str, str]]:
         cfg = self.cfg
-        try:
-            response = httpx.post(
-                f"{cfg.login_url.rstrip('/')}/{cfg.tenant_id}/oauth2/v2.0/token",
-                data={
-                    "client_id": cfg.client_id,
-                    "client_secret": cfg.client_secret.get_secret_value(),
-                    "scope": "https://graph.microsoft.com/.default",
-                    "grant_type": "client_credentials",
-                },  # fmt: skip
-                timeout=cfg.timeout_s,
-            )
-        except httpx.HTTPError as exc:
-            raise TransientError(f"graph: cannot reach the sign-in service: {type(exc).__name__}") from None
-        if response.status_code != 200:
-            error = (response.json() if response.content else {}).get("error", str(response.status_code))
-            raise ConfigError(f"graph: the app could not sign in ({error}); check tenant_id, client_id and the secret")
-        data = response.json()
-        self.token, self.expires = data["access_token"], time.time() + int(data.get("expires_in", 3600)) - 60
-
-    def auth_flow(self, request: httpx.Request):  # noqa: ANN201
-        if not self.token or time.time() >= self.expires:
-            self.refresh()
-        request.headers["Authorization"] = f"Bearer {self.token}"
-        response = yield request
-        if response.status_code == 401:  # expired early or revoked: once more with a new token
-            self.refresh()
-            request.headers["Authorization"] = f"Bearer {self.token}"
-            yield request
+        form = {"client_id": cfg.client_id, "client_secret": cfg.client_secret.get_secret_value(),
+                "scope": "https://graph.microsoft.com/.default", "grant_type": "client_credentials"}  # fmt: skip
+        return f"{cfg.login_url.rstrip('/')}/{cfg.tenant_id}/oauth2/v2.0/token", form
 
 
 class GraphConnector(LoadConnector, ChangeFeedConnector, VersionedConnector, MembershipConnector):
@@ -241,13 +217,13 @@ class GraphConnector(LoadConnector, ChangeFeedConnector, VersionedConnector, Mem
             self.close()
 
     def _version(self, item: dict, acl: list[str]) -> str:
-        tag = hashlib.sha256(repr(acl).encode()).hexdigest()[:12]
+        tag = acl_tag(acl)
         return f"{item.get('cTag', item.get('eTag', ''))}|{item.get('name', '')}|{tag}"
 
     def _permissions_only(self, uri: str, item_id: str) -> UnchangedItem | PermissionsChanged:
         known = self.known_versions[uri]
         acl = self._acl(item_id)
-        version = known.rsplit("|", 1)[0] + "|" + hashlib.sha256(repr(acl).encode()).hexdigest()[:12]
+        version = known.rsplit("|", 1)[0] + "|" + acl_tag(acl)
         if version == known:
             return UnchangedItem(key=item_id, uri=uri)
         return PermissionsChanged(key=item_id, uri=uri, acl=acl, version=version)

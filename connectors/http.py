@@ -128,3 +128,40 @@ def _retry_after(value: str | None) -> float | None:
             return max(0.0, parsedate_to_datetime(value).timestamp() - time.time())
         except (TypeError, ValueError):
             return None
+
+
+class OAuthBearer(httpx.Auth):
+    """A bearer token from an OAuth 2.0 token endpoint (client credentials, a JWT bearer grant), fetched
+    again a minute before it expires and once after a 401. Subclasses say what to post (`token_request`)."""
+
+    name = "oauth"
+    hint = ""  # what to check when the sign-in is refused
+
+    def __init__(self, timeout_s: float) -> None:
+        self.timeout, self.token, self.expires = timeout_s, "", 0.0
+
+    def token_request(self) -> tuple[str, dict[str, str]]:
+        """The token endpoint and the form to post to it."""
+        raise NotImplementedError
+
+    def refresh(self) -> None:
+        url, form = self.token_request()
+        try:
+            response = httpx.post(url, data=form, timeout=self.timeout)
+        except httpx.HTTPError as exc:
+            raise TransientError(f"{self.name}: cannot reach the sign-in service: {type(exc).__name__}") from None
+        if response.status_code != 200:
+            error = (response.json() if response.content else {}).get("error", str(response.status_code))
+            raise ConfigError(f"{self.name}: could not sign in ({error}){'; ' + self.hint if self.hint else ''}")
+        data = response.json()
+        self.token, self.expires = data["access_token"], time.time() + int(data.get("expires_in", 3600)) - 60
+
+    def auth_flow(self, request: httpx.Request):  # noqa: ANN201
+        if not self.token or time.time() >= self.expires:
+            self.refresh()
+        request.headers["Authorization"] = f"Bearer {self.token}"
+        response = yield request
+        if response.status_code == 401:  # expired early or revoked: once more with a new token
+            self.refresh()
+            request.headers["Authorization"] = f"Bearer {self.token}"
+            yield request

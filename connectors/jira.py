@@ -15,7 +15,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import json
 from collections.abc import Iterator
 from typing import Any
@@ -32,6 +31,7 @@ from citewise.connectors.base import (
     TextList,
     UnchangedItem,
     VersionedConnector,
+    acl_tag,
     parse_config,
 )
 from citewise.connectors.http import VendorHTTP
@@ -207,7 +207,7 @@ class JiraConnector(LoadConnector, ListIdsConnector, VersionedConnector, Members
             for issue in self._issues():
                 uri, fields = self._uri(issue), issue["fields"]
                 acl, unresolved = self._acl(issue)
-                version = f"{fields['updated']}|{hashlib.sha256(repr(acl).encode()).hexdigest()[:12]}"
+                version = f"{fields['updated']}|{acl_tag(acl)}"
                 if self.unchanged(uri, version):
                     yield UnchangedItem(key=issue["key"], uri=uri)
                     yield from self._attachments(issue, uri, acl, version)  # listed, not fetched

@@ -23,6 +23,7 @@ from citewise.connectors.base import (
     LoadConnector,
     UnchangedItem,
     VersionedConnector,
+    acl_tag,
     parse_config,
 )
 from citewise.connectors.http import VendorHTTP
@@ -107,7 +108,7 @@ class NotionConnector(LoadConnector, ListIdsConnector, VersionedConnector):
 
     def load(self) -> Iterator[RawDocument | FailedItem | UnchangedItem]:
         acl = list(self.acl) if self.acl else [PUBLIC]
-        tag = hashlib.sha256(repr(acl).encode()).hexdigest()[:12]
+        tag = acl_tag(acl)
         try:
             for page in self._pages():
                 uri = page.get("url") or f"notion:{page['id']}"

@@ -9,7 +9,6 @@ chain (environment, instance role) when both are unset.
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Iterator
 from typing import Any
 
@@ -22,6 +21,7 @@ from citewise.connectors.base import (
     LoadConnector,
     UnchangedItem,
     VersionedConnector,
+    acl_tag,
     parse_config,
 )
 from citewise.errors import ConfigError, TransientError
@@ -128,7 +128,7 @@ class S3Connector(LoadConnector, ListIdsConnector, VersionedConnector):
             key, uri = obj["Key"], self._uri(obj["Key"])
             try:
                 acl = self._acl(key)
-                version = obj["ETag"].strip('"') + ("|" + hashlib.sha256(repr(acl).encode()).hexdigest()[:12])
+                version = obj["ETag"].strip('"') + ("|" + acl_tag(acl))
                 if self.unchanged(uri, version):
                     yield UnchangedItem(key=key, uri=uri)
                     continue

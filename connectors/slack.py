@@ -16,7 +16,6 @@ Scopes: `channels:read`, `channels:history`, `users:read`, `users:read.email`, `
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any, Literal
@@ -31,6 +30,7 @@ from citewise.connectors.base import (
     TextList,
     UnchangedItem,
     VersionedConnector,
+    acl_tag,
     parse_config,
 )
 from citewise.connectors.http import VendorHTTP
@@ -140,7 +140,7 @@ class SlackConnector(LoadConnector, ListIdsConnector, VersionedConnector):
         try:
             for channel in self._channels():
                 acl = self._acl(channel)
-                tag = hashlib.sha256(repr(acl).encode()).hexdigest()[:12]
+                tag = acl_tag(acl)
                 for message in self._pages("conversations.history", "messages", channel=channel["id"]):
                     if message.get("subtype") in ("channel_join", "channel_leave") or (
                         message.get("thread_ts") and message["thread_ts"] != message["ts"]
