@@ -57,6 +57,60 @@ def replace_memberships(
         s.add_all(GroupMembership(tenant=tenant, source_id=source_id, user=u, group=g) for u, g in sorted(rows))
 
 
+def stored_groups(sessions: sessionmaker, tenant: str, source_id: str) -> set[str]:
+    """The groups (`group:<name>`) the source's last membership sync stored members for."""
+    with sessions() as s:
+        q = select(GroupMembership.group).where(
+            GroupMembership.tenant == tenant, GroupMembership.source_id == source_id
+        )
+        return {f"group:{g}" for g in s.scalars(q.distinct())}
+
+
+class IdentityLink(Base):
+    """A user's id at a source that names users by its own ids (`user:jira:<account id>`, `user:github:<login>`,
+    `user:graph:<object id>`), linked to the user's e-mail: at lookup a key for that e-mail gains the id,
+    so ACLs and synced group memberships naming it apply. Applied at query time: a new link needs no sync."""
+
+    __tablename__ = "identity_links"
+
+    tenant: Mapped[str] = mapped_column(String(200), primary_key=True)
+    external: Mapped[str] = mapped_column(String(400), primary_key=True)  # user:<source>:<id>
+    user_id: Mapped[str] = mapped_column(String(200), index=True)  # the e-mail, as in user:<email>
+
+
+def link_identity(sessions: sessionmaker, tenant: str, external: str, user_id: str) -> None:
+    """Link (or re-link) a source id to a user; `external` is the principal the source's ACLs carry."""
+    from citewise.errors import ConfigError
+
+    parts = external.split(":")
+    if len(parts) < 3 or parts[0] != "user" or not all(parts[1:]):
+        raise ConfigError(f"{external!r} is not a source user id: write it as user:<source>:<id>, "
+                          "as the ACLs show it (user:jira:557058:ab12, user:github:hana)")  # fmt: skip
+    user = user_id.removeprefix("user:")
+    if not user or ":" in user or any(c.isspace() for c in user):
+        raise ConfigError(f"{user_id!r} is not a user id: give the e-mail the user's API keys name")
+    with sessions.begin() as s:
+        s.merge(IdentityLink(tenant=tenant, external=external, user_id=user))
+
+
+def unlink_identity(sessions: sessionmaker, tenant: str, external: str) -> bool:
+    from sqlalchemy import delete
+
+    with sessions.begin() as s:
+        return (
+            s.execute(
+                delete(IdentityLink).where(IdentityLink.tenant == tenant, IdentityLink.external == external)
+            ).rowcount
+            > 0
+        )
+
+
+def list_links(sessions: sessionmaker, tenant: str) -> list[dict[str, str]]:
+    with sessions() as s:
+        rows = s.scalars(select(IdentityLink).where(IdentityLink.tenant == tenant).order_by(IdentityLink.external))
+        return [{"external": r.external, "user_id": r.user_id} for r in rows]
+
+
 class Identity(Principal):
     admin: bool = False
     key_id: str = ""  # the key's prefix: safe to log, useless to an attacker
@@ -91,10 +145,16 @@ def lookup(sessions: sessionmaker, key: str) -> Identity | None:
         row = s.scalar(select(ApiKey).where(ApiKey.key_hash == _hash(key), ApiKey.revoked.is_(False)))
         if row is None:
             return None
-        groups = json.loads(row.groups)
+        groups, aliases = json.loads(row.groups), []
         if row.user_id:
+            linked = select(IdentityLink.external).where(
+                IdentityLink.tenant == row.tenant, IdentityLink.user_id == row.user_id
+            )
+            aliases = sorted(s.scalars(linked))
             q = select(GroupMembership.group).where(
-                GroupMembership.tenant == row.tenant, GroupMembership.user == f"user:{row.user_id}"
+                GroupMembership.tenant == row.tenant, GroupMembership.user.in_([f"user:{row.user_id}", *aliases])
             )
             groups = sorted({*groups, *s.scalars(q)})
-        return Identity(tenant=row.tenant, user_id=row.user_id, groups=groups, admin=row.admin, key_id=row.prefix)
+        return Identity(
+            tenant=row.tenant, user_id=row.user_id, groups=groups, aliases=aliases, admin=row.admin, key_id=row.prefix
+        )

@@ -143,12 +143,14 @@ class Principal(BaseModel):
     tenant: str = "default"
     user_id: str | None = None
     groups: list[str] = Field(default_factory=list)
+    aliases: list[str] = Field(default_factory=list)  # the user's ids at sources (`user:jira:<id>`), linked
 
     def acl_principals(self) -> list[str]:
         principals = [PUBLIC]
         if self.user_id:
             principals.append(f"user:{self.user_id}")
         principals.extend(f"group:{g}" for g in self.groups)
+        principals.extend(a for a in self.aliases if a.startswith("user:"))
         return principals
 
 

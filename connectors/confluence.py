@@ -7,7 +7,8 @@
 - Deletions: pages no longer returned by the listing (trashed, deleted, moved to a space not configured).
 - Permissions: a page with read restrictions is readable by the restricted users and groups; otherwise by
   the space's read permission (users, groups, or everyone in the tenant for anonymous access). Users map to
-  `user:<email>` (`identity_map` maps account ids when the email is hidden), groups to `group:<name>`.
+  `user:<email>` (`user:confluence:<account id>` when the e-mail is hidden: link it with `citewise identities
+  link`), groups to `group:<name>`.
   Restrictions inherited from ancestor pages are applied too.
 - Attachments (`/child/attachment`) are documents of their own with their page's ACL, linked to it
   (`attached_to`), parsed like uploaded files; their version is the attachment's version number.
@@ -50,7 +51,6 @@ class ConfluenceConfig(ConnectorConfig):
     email: str | None = Field(None, description="Cloud: the account's e-mail (with api_token)")
     api_token: SecretStr | None = Field(None, description="Cloud: an API token from id.atlassian.com")
     token: SecretStr | None = Field(None, description="Data Center: a personal access token")
-    identity_map: dict[str, str] = Field(default_factory=dict, description="account id -> e-mail")
     page_size: int = Field(50, ge=1, le=250)
     include_attachments: bool = Field(True, description="index attachments as documents of their own")
     max_attachment_bytes: int = Field(50_000_000, ge=1)
@@ -105,7 +105,7 @@ class ConfluenceConnector(
     # -- permissions -------------------------------------------------------------------------------------
 
     def _principal_user(self, user: dict) -> str:
-        email = user.get("email") or self.cfg.identity_map.get(user.get("accountId", ""))
+        email = user.get("email")
         return f"user:{email}" if email else f"user:confluence:{user.get('accountId') or user.get('username')}"
 
     def _restrictions(self, content: dict) -> list[str] | None:

@@ -5,7 +5,8 @@ API (`/repos/{owner}/{repo}/issues`, which lists both; `Link` header pagination)
   bump) plus its ACL: unchanged issues are listed, their comments not fetched. Issues no longer listed
   (deleted, transferred) leave the index. Files of a repository: use the `git` connector with a token.
 - Permissions: a public repository's issues are readable by the whole tenant; a private or internal
-  one's by its collaborators (`user:<email>` through `identity_map`, else `user:github:<login>`) and teams
+  one's by its collaborators (`user:github:<login>`, linked to
+  an e-mail with `citewise identities link`) and teams
   (`group:github:<org>/<team>`).
 - Auth: a fine-grained or classic token (`Authorization: Bearer`), API version 2022-11-28. Rate limits:
   403/429 with `x-ratelimit-remaining: 0` wait for `x-ratelimit-reset`; secondary limits honour Retry-After.
@@ -42,7 +43,6 @@ class GithubConfig(ConnectorConfig):
     token: SecretStr = Field(description="a token that can read the repositories' issues")
     base_url: str = Field("https://api.github.com", description="the API (GitHub Enterprise: https://HOST/api/v3)")
     include_pull_requests: bool = True
-    identity_map: dict[str, str] = Field(default_factory=dict, description="GitHub login -> e-mail")
     timeout_s: float = Field(30.0, gt=0)
 
     @field_validator("repositories")
@@ -84,8 +84,7 @@ class GithubConnector(LoadConnector, ListIdsConnector, VersionedConnector, Membe
                 raise ConfigError(f"github: no repository {repo} (or the token cannot see it)") from None
 
     def _user(self, login: str) -> str:
-        email = self.cfg.identity_map.get(login)
-        return f"user:{email}" if email else f"user:github:{login}"
+        return f"user:github:{login}"  # the API gives no e-mail for a login: identity links map it
 
     def _acl(self, repo: str) -> list[str]:
         if self.acl:

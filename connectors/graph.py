@@ -5,8 +5,8 @@
   `Prefer: deltashowsharingchanges, hierarchicalsharing`, items whose sharing changed are flagged
   (`@microsoft.graph.sharedChanged`); a folder flagged so makes every known file's permissions be read
   again (its descendants inherit them). A permission-only change never downloads the file.
-- Permissions (`/items/{id}/permissions`, roles read/write/owner): users as `user:<email>` (`identity_map`
-  for object ids without an e-mail), Entra groups as `group:<name>`, SharePoint site groups as
+- Permissions (`/items/{id}/permissions`, roles read/write/owner): users as `user:<email>` (`user:graph:<object
+  id>` without an e-mail: see `citewise identities`), Entra groups as `group:<name>`, SharePoint site groups as
   `group:sp:<name>`, organization-wide and anonymous links as the whole tenant.
 - Auth: OAuth 2.0 client credentials (an Entra app's client id and secret, `Files.Read.All` or
   `Sites.Read.All` application permission); the token is refreshed before it expires and after a 401.
@@ -47,7 +47,6 @@ class GraphConfig(ConnectorConfig):
     drive_id: str | None = Field(None, description="the drive (document library or OneDrive) to index")
     site_id: str | None = Field(None, description="or a SharePoint site: its default document library")
     folder: str | None = Field(None, description="only files under this folder path, e.g. /Policies")
-    identity_map: dict[str, str] = Field(default_factory=dict, description="user object id -> e-mail")
     login_url: str = "https://login.microsoftonline.com"
     graph_url: str = "https://graph.microsoft.com/v1.0"
     max_bytes: int = Field(100_000_000, ge=1)
@@ -131,7 +130,7 @@ class GraphConnector(LoadConnector, ChangeFeedConnector, VersionedConnector, Mem
             granted = [perm.get("grantedToV2") or {}] + list(perm.get("grantedToIdentitiesV2") or [])
             for identity in granted:
                 if user := identity.get("user"):
-                    email = user.get("email") or self.cfg.identity_map.get(user.get("id", ""))
+                    email = user.get("email")
                     principals.add(f"user:{email}" if email else f"user:graph:{user.get('id')}")
                 if group := identity.get("group"):
                     name = group.get("displayName") or group.get("id")
@@ -157,7 +156,7 @@ class GraphConnector(LoadConnector, ChangeFeedConnector, VersionedConnector, Mem
                     for member in page.get("value", []):
                         if member.get("@odata.type", "#microsoft.graph.user") != "#microsoft.graph.user":
                             continue
-                        email = member.get("mail") or self.cfg.identity_map.get(member.get("id", ""))
+                        email = member.get("mail")
                         yield (f"user:{email.lower()}" if email else f"user:graph:{member.get('id')}"), f"group:{name}"
                     url, params = page.get("@odata.nextLink", ""), {}
         finally:

@@ -7,7 +7,8 @@
 - Text: summary, description and comments, converted from the Atlassian Document Format.
 - Permissions: the project's permission scheme (`BROWSE_PROJECTS` holders: groups, users, anyone), narrowed
   by the issue's security level when it has one (the level's members). Groups map to `group:<name>`,
-  users to `user:<email>` (`identity_map` for account ids whose e-mail is hidden), `anyone` to the tenant.
+  users to `user:jira:<account id>` (a permission holder names no e-mail: link it with `citewise
+  identities`), `anyone` to the tenant.
   Holders Citewise cannot resolve offline (project roles, reporter, assignee) are reported in the item's
   metadata and not granted.
 - Auth: the account's e-mail and an API token (basic auth, as Atlassian documents).
@@ -60,7 +61,6 @@ class JiraConfig(ConnectorConfig):
     projects: TextList = Field(min_length=1, description="project keys")
     email: str = Field(description="the account's e-mail")
     api_token: SecretStr = Field(description="an API token from id.atlassian.com")
-    identity_map: dict[str, str] = Field(default_factory=dict, description="account id -> e-mail")
     page_size: int = Field(50, ge=1, le=100)
     include_attachments: bool = Field(True, description="index attachments as documents of their own")
     max_attachment_bytes: int = Field(50_000_000, ge=1)
@@ -108,8 +108,7 @@ class JiraConnector(LoadConnector, ListIdsConnector, VersionedConnector, Members
         if kind == "group":
             return f"group:{value}", None
         if kind == "user":
-            email = self.cfg.identity_map.get(value or "")
-            return (f"user:{email}" if email else f"user:jira:{value}"), None
+            return f"user:jira:{value}", None
         return None, f"{kind}:{value}" if value else str(kind)
 
     def _project(self, key: str) -> tuple[list[str], list[str]]:
@@ -158,7 +157,7 @@ class JiraConnector(LoadConnector, ListIdsConnector, VersionedConnector, Members
                     except NotFoundError:
                         break  # the group is gone at the source: it has no members
                     for user in page.get("values", []):
-                        email = user.get("emailAddress") or self.cfg.identity_map.get(user.get("accountId", ""))
+                        email = user.get("emailAddress")
                         yield (f"user:{email}" if email else f"user:jira:{user.get('accountId')}"), f"group:{name}"
                     if page.get("isLast", True) or not page.get("values"):
                         break

@@ -5,7 +5,20 @@ from __future__ import annotations
 import logging
 import sys
 
-from citewise.api.cli import audit, bench, connectors, documents, evaluate, jobs, keys, mcp, models, review, serve
+from citewise.api.cli import (
+    audit,
+    bench,
+    connectors,
+    documents,
+    evaluate,
+    identities,
+    jobs,
+    keys,
+    mcp,
+    models,
+    review,
+    serve,
+)
 from citewise.api.cli.common import command_group
 
 app = command_group(help="Citewise: cited answers from your documents.")
@@ -14,6 +27,7 @@ for commands in (documents.app, serve.app, jobs.app, mcp.app):  # top-level comm
 app.add_typer(bench.app, name="bench")
 app.add_typer(models.app, name="models")
 app.add_typer(keys.app, name="keys")
+app.add_typer(identities.app, name="identities")
 app.add_typer(connectors.app, name="connectors")
 app.add_typer(evaluate.app, name="eval")
 app.add_typer(audit.app, name="audit")

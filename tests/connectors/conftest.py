@@ -129,3 +129,14 @@ service stats {{
         proc.terminate()
         proc.wait(10)
         sh.rmtree(root, ignore_errors=True)
+
+
+def linked_user(settings, email: str, *externals: str):  # noqa: ANN001, ANN201
+    """The identity an API key for `email` gets, with these source ids linked to it (`citewise identities`)."""
+    from citewise.db import init_db
+    from citewise.identity import create_key, link_identity, lookup
+
+    db = init_db(settings.db_url)
+    for external in externals:
+        link_identity(db, "default", external, email)
+    return lookup(db, create_key(db, tenant="default", user_id=email, groups=[]))

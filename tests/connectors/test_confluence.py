@@ -13,6 +13,7 @@ from citewise.ingest.pipeline import Ingestor
 from citewise.models import Principal
 from citewise.retrieval.retriever import RetrievalRequest, Retriever
 from tests.connectors.conformance import START, ConnectorConformance
+from tests.connectors.conftest import linked_user
 from tests.connectors.test_servers.confluence_api import EMAIL, TOKEN, ConfluenceTestServer
 
 
@@ -31,7 +32,7 @@ class Wiki:
 
     def connector(self, **extra) -> ConfluenceConnector:
         options = {"base_url": f"{self.server.url}/wiki", "spaces": "ENG", "email": EMAIL, "api_token": TOKEN,
-                   "page_size": 2, "identity_map": {"557058:hid": "hidden@example.com"}}  # fmt: skip
+                   "page_size": 2}  # fmt: skip
         return ConfluenceConnector(**(options | extra))
 
     def put(self, key: str, text: str, parent: str | None = None) -> str:
@@ -66,7 +67,7 @@ def _search(settings, ing: Ingestor, encoder, who: Principal, query: str) -> lis
 
 def test_restrict_lift_and_inherit_follow_the_source_within_one_sync(source, settings, encoder):
     eng, hr = Principal(user_id="ann@example.com", groups=["eng"]), Principal(user_id="hana@example.com", groups=["hr"])
-    hidden = Principal(user_id="hidden@example.com", groups=[])
+    hidden = linked_user(settings, "hidden@example.com", "user:confluence:557058:hid")
     parent = source.server.page_id("alpha.txt")
     source.put("child.md", "The child page repeats the leave policy: 27 days.", parent=parent)
     ing = Ingestor(settings, encoder=encoder)

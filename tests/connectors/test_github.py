@@ -13,6 +13,7 @@ from citewise.ingest.pipeline import Ingestor
 from citewise.models import PUBLIC, Principal
 from citewise.retrieval.retriever import RetrievalRequest, Retriever
 from tests.connectors.conformance import START, ConnectorConformance
+from tests.connectors.conftest import linked_user
 from tests.connectors.test_servers.github_api import TOKEN, GithubTestServer
 
 
@@ -53,29 +54,29 @@ def test_private_repositories_are_read_by_collaborators_and_teams(source, settin
     server.add_repo("acme/payroll", private=True, collaborators={"hana": True, "ci-bot": False}, teams=["finance"])
     number = server.put_issue("acme/payroll", "Bonus run", "The bonus run moves to March.", pr=True)
     server.comment("acme/payroll", number, "hana", "Approved by finance on Monday.")
-    connector = source.connector(repositories="acme/handbook,acme/payroll", identity_map={"hana": "hana@example.com"})
+    connector = source.connector(repositories="acme/handbook,acme/payroll")
     docs = {d.title: d for d in connector.load()}
     pr = docs["acme/payroll#1: Bonus run"]
-    assert pr.acl == ["group:github:acme/finance", "user:github:ci-bot", "user:hana@example.com"]
+    assert pr.acl == ["group:github:acme/finance", "user:github:ci-bot", "user:github:hana"]
     assert "Approved by finance on Monday" in pr.content.decode() and pr.metadata["kind"] == "pull request"
     assert docs["acme/handbook#1: alpha.txt"].acl == [PUBLIC]
     ing = Ingestor(settings, encoder=encoder)
     try:
-        ing.sync(source.connector(repositories="acme/handbook,acme/payroll", identity_map={"hana": "hana@example.com"}))
+        ing.sync(source.connector(repositories="acme/handbook,acme/payroll"))
         retriever = Retriever(settings, store=ing.store, encoder=encoder)
 
         def titles(who):  # noqa: ANN001, ANN202
             return [h.title for h in retriever.run(RetrievalRequest(query="bonus run March", principal=who, k=5)).hits]
 
-        assert "acme/payroll#1: Bonus run" in titles(Principal(user_id="hana@example.com"))
+        hana = linked_user(settings, "hana@example.com", "user:github:hana")
+        assert "acme/payroll#1: Bonus run" not in titles(Principal(user_id="hana@example.com"))  # not linked
+        assert "acme/payroll#1: Bonus run" in titles(hana)
         assert "acme/payroll#1: Bonus run" in titles(Principal(user_id="x@example.com", groups=["github:acme/finance"]))
         assert "acme/payroll#1: Bonus run" not in titles(Principal(user_id="ann@example.com"))
         del server.repos["acme/payroll"]["collaborators"]["hana"]  # hana loses access
-        report = ing.sync(
-            source.connector(repositories="acme/handbook,acme/payroll", identity_map={"hana": "hana@example.com"})
-        )
+        report = ing.sync(source.connector(repositories="acme/handbook,acme/payroll"))
         assert report.permissions_updated == 1 and report.embedded == 0
-        assert "acme/payroll#1: Bonus run" not in titles(Principal(user_id="hana@example.com"))
+        assert "acme/payroll#1: Bonus run" not in titles(hana)
     finally:
         ing.close()
 
@@ -100,7 +101,7 @@ def test_pagination_rate_limit_and_errors(source):
 
 def test_team_members_are_synced(source, settings, encoder):
     from citewise.db import init_db
-    from citewise.identity import create_key, lookup
+    from citewise.identity import create_key, link_identity, lookup
 
     server = source.server
     server.add_repo("acme/payroll", private=True, teams=["finance"])
@@ -108,7 +109,8 @@ def test_team_members_are_synced(source, settings, encoder):
     server.team_members = {"acme/finance": ["hana"]}
     db = init_db(settings.db_url)
     key = create_key(db, tenant="default", user_id="hana@example.com", groups=[])
-    connector = dict(repositories="acme/handbook,acme/payroll", identity_map={"hana": "hana@example.com"})
+    link_identity(db, "default", "user:github:hana", "hana@example.com")  # team members are logins
+    connector = dict(repositories="acme/handbook,acme/payroll")
     ing = Ingestor(settings, encoder=encoder)
     try:
         ing.sync(source.connector(**connector))

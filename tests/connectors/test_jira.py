@@ -62,11 +62,9 @@ def test_security_levels_narrow_the_project_and_comments_are_all_read(source):
         server.comment(key, "Ann", f"Follow-up {n}: restart the cache first.")
     eng_key = server.put_issue("ENG", "Payroll bug", "Bonus rounding is off by a cent.", security="lvl-eng")
     server.levels["lvl-eng"] = [{"type": "group", "parameter": "hr"}, {"type": "group", "parameter": "finance"}]
-    docs = {
-        d.key: d for d in source.connector(projects="ENG,OPS", identity_map={"557058:ann": "ann@example.com"}).load()
-    }
+    docs = {d.key: d for d in source.connector(projects="ENG,OPS").load()}
     ops = docs[key]
-    assert ops.acl == ["group:sre", "user:ann@example.com"]  # the project is open to anyone: the level decides
+    assert ops.acl == ["group:sre", "user:jira:557058:ann"]  # the project is open to anyone: the level decides
     assert ops.content.decode().count("restart the cache first") == 5  # beyond the two inlined comments
     assert "The outage lasted 40 minutes." in ops.content.decode()
     # finance is in the level but may not browse ENG: never granted, and named as unresolved

@@ -2,7 +2,18 @@
 
 from __future__ import annotations
 
-from citewise.api.http.routers import audit, chat, connectors, documents, health, openai, prompts, review, search
+from citewise.api.http.routers import (
+    audit,
+    chat,
+    connectors,
+    documents,
+    health,
+    identities,
+    openai,
+    prompts,
+    review,
+    search,
+)
 
 ROUTERS = [
     health.router,
@@ -11,6 +22,7 @@ ROUTERS = [
     search.router,
     documents.router,
     connectors.router,
+    identities.router,
     prompts.router,
     audit.router,
     review.router,
