@@ -169,7 +169,14 @@ class ChangeFeedConnector(Connector):
 class MembershipConnector(Connector):
     """A source whose groups have members Citewise should know (Confluence and Jira groups, Entra groups):
     after each sync the ingestor stores `memberships()` for the tenant, replacing the source's previous
-    list, and a user's API key gains those groups at lookup."""
+    list, and a user's API key gains those groups at lookup. Before the sync the ingestor passes the groups
+    it stored for the source last time (`known_groups`), so an incremental sync that read few ACLs can still
+    refresh every group it knows (a member removed from a group changes no item)."""
+
+    known_groups: set[str] = frozenset()  # type: ignore[assignment]
+
+    def set_known_groups(self, groups: set[str]) -> None:
+        self.known_groups = set(groups)
 
     @abstractmethod
     def memberships(self) -> Iterator[tuple[str, str]]:

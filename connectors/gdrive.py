@@ -8,6 +8,11 @@ delegation with `subject`), with their permissions, through the Drive API v3.
 - Permissions (`permissions.list`): users as `user:<email>`, groups as `group:<email>`; `domain` grants
   count as the whole tenant for the domains in `domains`; `anyone` (anyone with the link) only with
   `anyone_with_link: true`.
+- Group members (`sync_groups`): the members of the Google groups the synced ACLs name, nested groups
+  expanded (`includeDerivedMembership`), from the Admin SDK Directory API acting as an admin
+  (`groups_subject`, domain-wide delegation with scope `admin.directory.group.member.readonly`). Every
+  group known from earlier syncs is listed again, so a member removed from a group (which changes no
+  file) loses its files on the next sync. Without it, a user's groups come from their API key.
 - Auth: a service account key (the JSON file's content, stored encrypted): a JWT signed with its key is
   exchanged for a token (RFC 7523), refreshed before it expires. Scope `drive.readonly`.
 """
@@ -27,6 +32,7 @@ from citewise.connectors.base import (
     DeletedItem,
     FailedItem,
     LoadConnector,
+    MembershipConnector,
     PermissionsChanged,
     TextList,
     UnchangedItem,
@@ -35,10 +41,11 @@ from citewise.connectors.base import (
     parse_config,
 )
 from citewise.connectors.http import OAuthBearer, VendorHTTP
-from citewise.errors import CitewiseError, ConfigError, TransientError
+from citewise.errors import CitewiseError, ConfigError, NotFoundError, TransientError
 from citewise.models import PUBLIC, RawDocument
 
 SCOPE = "https://www.googleapis.com/auth/drive.readonly"
+GROUPS_SCOPE = "https://www.googleapis.com/auth/admin.directory.group.member.readonly"
 FILE_FIELDS = "id,name,mimeType,modifiedTime,md5Checksum,size,trashed,webViewLink,version"
 CHANGE_FIELDS = f"nextPageToken,newStartPageToken,changes(fileId,removed,file({FILE_FIELDS}))"
 EXPORTS = {
@@ -55,7 +62,10 @@ class DriveConfig(ConnectorConfig):
     subject: str | None = Field(None, description="with domain-wide delegation: the user to act as")
     domains: TextList = Field(default_factory=list, description="domain grants that mean the whole tenant")
     anyone_with_link: bool = Field(False, description="count 'anyone with the link' files as the whole tenant")
+    sync_groups: bool = Field(False, description="sync the members of the Google groups the ACLs name")
+    groups_subject: str | None = Field(None, description="with sync_groups: the admin to act as (delegation)")
     api_url: str = Field("https://www.googleapis.com", description="the API (a test server in the tests)")
+    admin_api_url: str = Field("https://admin.googleapis.com", description="the Admin SDK (for sync_groups)")
     max_bytes: int = Field(100_000_000, ge=1)
     timeout_s: float = Field(30.0, gt=0)
 
@@ -65,7 +75,7 @@ class _ServiceAccount(OAuthBearer):
 
     name = "gdrive"
 
-    def __init__(self, cfg: DriveConfig) -> None:
+    def __init__(self, cfg: DriveConfig, scope: str, subject: str | None) -> None:
         super().__init__(cfg.timeout_s)
         try:
             self.key = json.loads(cfg.service_account_json.get_secret_value())
@@ -73,13 +83,13 @@ class _ServiceAccount(OAuthBearer):
         except (ValueError, KeyError, TypeError):
             raise ConfigError("gdrive: service_account_json is not a service account key (JSON with client_email, "
                               "private_key, token_uri)") from None  # fmt: skip
-        self.subject = cfg.subject
+        self.scope, self.subject = scope, subject
 
     def token_request(self) -> tuple[str, dict[str, str]]:
         import jwt
 
         now = int(time.time())
-        claims = {"iss": self.key["client_email"], "scope": SCOPE, "aud": self.key["token_uri"], "iat": now,
+        claims = {"iss": self.key["client_email"], "scope": self.scope, "aud": self.key["token_uri"], "iat": now,
                   "exp": now + 3600} | ({"sub": self.subject} if self.subject else {})  # fmt: skip
         try:
             assertion = jwt.encode(claims, self.key["private_key"], algorithm="RS256")
@@ -91,15 +101,18 @@ class _ServiceAccount(OAuthBearer):
         }
 
 
-class DriveConnector(LoadConnector, ChangeFeedConnector, VersionedConnector):
+class DriveConnector(LoadConnector, ChangeFeedConnector, VersionedConnector, MembershipConnector):
     kind = "gdrive"
     Config = DriveConfig
 
     def __init__(self, *, acl: list[str] | None = None, **config: Any) -> None:
         super().__init__(acl=acl, **config)
         self.cfg: DriveConfig = parse_config(DriveConfig, config, self.kind)
-        self._auth = _ServiceAccount(self.cfg)
+        if self.cfg.sync_groups and not self.cfg.groups_subject:
+            raise ConfigError("gdrive: sync_groups needs groups_subject, an admin the service account may act as")
+        self._auth = _ServiceAccount(self.cfg, SCOPE, self.cfg.subject)
         self._http: VendorHTTP | None = None
+        self._groups: set[str] = set()  # group e-mails the ACLs read in this sync named
 
     @property
     def source_id(self) -> str:
@@ -114,8 +127,40 @@ class DriveConnector(LoadConnector, ChangeFeedConnector, VersionedConnector):
     def validate(self) -> None:
         try:
             self.http.get("/drive/v3/about", fields="user")
+            if self.cfg.sync_groups:
+                with self._directory() as directory:
+                    directory.get("/admin/directory/v1/groups", customer="my_customer", maxResults=1)
         except TransientError as exc:
             raise ConfigError(str(exc)) from None
+
+    def _directory(self) -> VendorHTTP:
+        auth = _ServiceAccount(self.cfg, GROUPS_SCOPE, self.cfg.groups_subject)
+        return VendorHTTP(self.cfg.admin_api_url, name="gdrive directory", auth=auth, timeout_s=self.cfg.timeout_s)
+
+    def memberships(self) -> Iterator[tuple[str, str]]:
+        """Members (users, nested groups expanded) of the groups the ACLs named, in this sync or before."""
+        if not self.cfg.sync_groups:
+            return
+        groups = self._groups | {g.removeprefix("group:") for g in self.known_groups}
+        with self._directory() as directory:
+            for group in sorted(groups):
+                token = None
+                while True:
+                    try:
+                        page = directory.get(f"/admin/directory/v1/groups/{group}/members", maxResults=200,
+                                             includeDerivedMembership="true", pageToken=token)  # fmt: skip
+                    except NotFoundError:
+                        break  # gone, or a group outside the domain: no members known
+                    for member in page.get("members", []):
+                        if member.get("type") == "USER" and member.get("status", "ACTIVE") == "ACTIVE":
+                            yield f"user:{member['email'].lower()}", f"group:{group}"
+                    token = page.get("nextPageToken")
+                    if not token:
+                        break
+
+    def membership_scope(self) -> set[str] | None:
+        """Without sync_groups nothing is replaced; otherwise every known group was listed again: all are."""
+        return None if self.cfg.sync_groups else set()
 
     def _acl(self, file_id: str) -> list[str]:
         if self.acl:
@@ -138,6 +183,7 @@ class DriveConnector(LoadConnector, ChangeFeedConnector, VersionedConnector):
                 principals.add(f"user:{perm['emailAddress'].lower()}")
             elif kind == "group" and perm.get("emailAddress"):
                 principals.add(f"group:{perm['emailAddress'].lower()}")
+                self._groups.add(perm["emailAddress"].lower())
             elif kind == "domain" and perm.get("domain") in self.cfg.domains:
                 principals.add(PUBLIC)
             elif kind == "anyone" and self.cfg.anyone_with_link:

@@ -114,6 +114,12 @@ class VendorHTTP:
     def post(self, url: str, body: dict) -> Any:
         return self.request("POST", url, json=body)
 
+    def __enter__(self) -> VendorHTTP:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
     def close(self) -> None:
         self.client.close()
 

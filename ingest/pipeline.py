@@ -181,6 +181,10 @@ class Ingestor(IndexAccess):
         cursor = self.state.cursor(connector.source_id, tenant) if feed else None
         if feed:
             connector.set_cursor(cursor)
+        if isinstance(connector, MembershipConnector):
+            from citewise.identity import stored_groups
+
+            connector.set_known_groups(stored_groups(self._sessions, tenant, connector.source_id))
         try:
             for item in connector.load():
                 if isinstance(item, DeletedItem | PermissionsChanged):

@@ -29,6 +29,7 @@ class Drive:
         options = {
             "service_account_json": json.dumps(self.server.key),
             "api_url": self.server.url,
+            "admin_api_url": self.server.url,
             "domains": "example.com",
         }
         return DriveConnector(**(options | extra))
@@ -85,3 +86,47 @@ def test_sign_in_and_errors(source):
         source.connector(service_account_json='{"type": "service_account"}')
     source.server.busy.append("/drive/v3/files")
     assert len(list(source.connector().load())) == 3  # a 403 userRateLimitExceeded waited out
+
+
+def test_google_group_members_are_synced_through_the_directory_api(source, settings, encoder):
+    from citewise.ingest.pipeline import Ingestor
+    from citewise.retrieval.retriever import RetrievalRequest, Retriever
+    from tests.connectors.conftest import linked_user
+
+    server = source.server
+    server.put("Payroll", b"The bonus run moves to March.", permissions=[reader("group", "finance@example.com")])
+    server.groups = {
+        "finance@example.com": [
+            {"email": "Ann@example.com", "type": "USER"},
+            {"email": "leads@example.com", "type": "GROUP"},
+        ],
+        "leads@example.com": [{"email": "lee@example.com", "type": "USER"}],  # nested: expanded by the API
+        "eng@example.com": [{"email": "bob@example.com", "type": "USER"}],
+    }
+    options = {"sync_groups": True, "groups_subject": "admin@example.com"}
+    source.connector(**options).validate()
+    with pytest.raises(ConfigError, match="unauthorized_client"):  # not delegated to an admin
+        source.connector(sync_groups=True, groups_subject="bob@example.com").validate()
+    with pytest.raises(ConfigError, match="needs groups_subject"):
+        source.connector(sync_groups=True)
+    ing = Ingestor(settings, encoder=encoder)
+    try:
+        ing.sync(source.connector(**options))
+        retriever = Retriever(settings, store=ing.store, encoder=encoder)
+
+        def titles(email: str) -> list[str]:
+            who = linked_user(settings, email)
+            return [h.title for h in retriever.run(RetrievalRequest(query="bonus run March", principal=who, k=5)).hits]
+
+        assert "Payroll" in titles("ann@example.com") and "Payroll" in titles("lee@example.com")
+        assert (
+            "Payroll" not in titles("bob@example.com")
+            and "eng@example.com" in linked_user(settings, "bob@example.com").groups
+        )
+        server.groups["leads@example.com"] = []  # lee leaves the nested group: no file changes
+        report = ing.sync(source.connector(**options))  # an incremental sync (the Changes API): nothing changed
+        assert report.added == report.updated == 0
+        assert "Payroll" not in titles("lee@example.com") and "Payroll" in titles("ann@example.com")
+        assert any("includeDerivedMembership=true" in r for r in server.requests)
+    finally:
+        ing.close()

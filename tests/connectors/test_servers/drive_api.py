@@ -4,7 +4,9 @@ shaped as Google's reference documents it.
 
 `POST /token`, `GET /drive/v3/about`, `/changes/startPageToken`, `/changes` (`pageToken`, `nextPageToken`,
 `newStartPageToken`, `removed`), `/files` (`pageToken`), `/files/{id}?alt=media`, `/files/{id}/export`,
-`/files/{id}/permissions`. Errors as Google sends them (`{"error": {"code", "message", "status",
+`/files/{id}/permissions`; and of the Admin SDK Directory API: `GET /admin/directory/v1/groups` and
+`/groups/{groupKey}/members` (`pageToken`, `includeDerivedMembership` expanding nested groups), only with a
+token for the member scope acting (`sub`) as one of `admins`. Errors as Google sends them (`{"error": {"code", "message", "status",
 "errors": [{"reason"}]}}`): 401 UNAUTHENTICATED, 404 notFound, 403 userRateLimitExceeded on request.
 """
 
@@ -42,7 +44,9 @@ class DriveTestServer:
     def __init__(self) -> None:
         self.files: dict[str, dict] = {}
         self.changes: list[str] = []  # file ids in change order; a page token is an index into this log
-        self.tokens: dict[str, float] = {}
+        self.tokens: dict[str, tuple[float, str]] = {}  # token -> (expiry, scope)
+        self.groups: dict[str, list[dict]] = {}  # group e-mail -> members ({"email", "type": USER|GROUP})
+        self.admins = {"admin@example.com"}
         self.busy: list[str] = []
         self.requests: list[str] = []
         self._ids = itertools.count(1)
@@ -80,28 +84,52 @@ class DriveTestServer:
                     )
                 except jwt.PyJWTError:
                     return self._send(400, {"error": "invalid_grant", "error_description": "Invalid JWT Signature."})
-                if claims.get("iss") != outer.key["client_email"] or "drive" not in claims.get("scope", ""):
+                scope = claims.get("scope", "")
+                directory = "admin.directory" in scope
+                if (
+                    claims.get("iss") != outer.key["client_email"]
+                    or not ("drive" in scope or directory)
+                    or (directory and claims.get("sub") not in outer.admins)  # needs delegation to an admin
+                ):
                     return self._send(
                         400, {"error": "unauthorized_client", "error_description": "Client is unauthorized."}
                     )
                 token = "ya29." + secrets.token_urlsafe(16)
-                outer.tokens[token] = time.time() + 3599
+                outer.tokens[token] = (time.time() + 3599, scope)
                 return self._send(200, {"access_token": token, "expires_in": 3599, "token_type": "Bearer"})
 
             def do_GET(self) -> None:  # noqa: N802
                 outer.requests.append(self.path)
                 parts = urlsplit(self.path)
                 path, q = parts.path, {k: v[0] for k, v in parse_qs(parts.query).items()}
-                if outer.tokens.get(self.headers.get("Authorization", "").removeprefix("Bearer "), 0) < time.time():
+                expiry, scope = outer.tokens.get(self.headers.get("Authorization", "").removeprefix("Bearer "), (0, ""))
+                if expiry < time.time():
                     return self._error(
                         401, "UNAUTHENTICATED", "authError", "Request had invalid authentication credentials."
                     )
+                if ("admin.directory" in scope) != path.startswith("/admin/directory/"):
+                    return self._error(403, "PERMISSION_DENIED", "insufficientPermissions",
+                                       "Request had insufficient authentication scopes.")  # fmt: skip
                 for prefix in list(outer.busy):
                     if path.startswith(prefix):
                         outer.busy.remove(prefix)
                         return self._error(
                             403, "PERMISSION_DENIED", "userRateLimitExceeded", "User rate limit exceeded."
                         )
+                if path == "/admin/directory/v1/groups":
+                    if not q.get("customer") and not q.get("domain"):
+                        return self._error(400, "INVALID_ARGUMENT", "badRequest", "Bad Request")
+                    listed = [{"kind": "admin#directory#group", "email": g} for g in sorted(outer.groups)]
+                    return self._send(200, {"kind": "admin#directory#groups", "groups": listed})
+                if m := re.fullmatch(r"/admin/directory/v1/groups/([^/]+)/members", path):
+                    if m.group(1) not in outer.groups:
+                        return self._error(404, "NOT_FOUND", "notFound", "Resource Not Found: groupKey")
+                    members = outer.members(m.group(1), q.get("includeDerivedMembership") == "true")
+                    start, size = int(q.get("pageToken", 0)), int(q.get("maxResults", 200))
+                    body = {"kind": "admin#directory#members", "etag": '"e1"', "members": members[start : start + 2]}
+                    if start + 2 < len(members):  # pages of two, whatever maxResults asks (up to 200)
+                        body["nextPageToken"] = str(start + min(2, size))
+                    return self._send(200, body)
                 if path == "/drive/v3/about":
                     return self._send(200, {"user": {"kind": "drive#user", "emailAddress": outer.key["client_email"]}})
                 if path == "/drive/v3/changes/startPageToken":
@@ -147,6 +175,15 @@ class DriveTestServer:
                 return self._error(404, "NOT_FOUND", "notFound", "Not found.")
 
         return Handler
+
+    def members(self, group: str, derived: bool, seen: frozenset = frozenset()) -> list[dict]:
+        out = []
+        for member in self.groups.get(group, []):
+            out.append({"kind": "admin#directory#member", "id": f"{abs(hash(member['email'])) % 10**9}",
+                        "email": member["email"], "role": "MEMBER", "type": member["type"], "status": "ACTIVE"})  # fmt: skip
+            if derived and member["type"] == "GROUP" and member["email"] not in seen:
+                out += self.members(member["email"], True, seen | {group})
+        return out
 
     def meta(self, f: dict) -> dict:
         out = {"kind": "drive#file", "id": f["id"], "name": f["name"], "mimeType": f["mimeType"], "trashed": f["trashed"],
