@@ -142,11 +142,16 @@ class GraphConnector(LoadConnector, ChangeFeedConnector, VersionedConnector, Mem
         return sorted(principals) or ["user:nobody"]
 
     def memberships(self) -> Iterator[tuple[str, str]]:
-        """Members of the Entra groups the synced ACLs name (`/groups/{id}/members`, users only; nested groups
-        are not expanded). Needs the `GroupMember.Read.All` application permission."""
+        """Members of the Entra groups the ACLs name, in this sync or an earlier one (`known_groups`, found
+        again by name), nested groups expanded (`/groups/{id}/transitiveMembers`, users only). Needs the
+        `GroupMember.Read.All` application permission."""
         try:
-            for group_id, name in sorted(self._groups.items()):
-                url = f"/groups/{group_id}/members"
+            groups = dict(self._groups)
+            for name in sorted(g.removeprefix("group:") for g in self.known_groups):
+                if name not in groups.values() and (group_id := self._group_id(name)):
+                    groups[group_id] = name
+            for group_id, name in sorted(groups.items()):
+                url = f"/groups/{group_id}/transitiveMembers"
                 params: dict[str, Any] = {"$select": "id,mail,userPrincipalName"}
                 while url:
                     try:
@@ -162,9 +167,15 @@ class GraphConnector(LoadConnector, ChangeFeedConnector, VersionedConnector, Mem
         finally:
             self.close()
 
+    def _group_id(self, name: str) -> str | None:
+        """A known group's id by its display name (None when it is gone)."""
+        escaped = name.replace("'", "''")
+        found = self.http.get("/groups", **{"$filter": f"displayName eq '{escaped}'", "$select": "id,displayName"})
+        return next((g["id"] for g in found.get("value", [])), None)
+
     def membership_scope(self) -> set[str] | None:
-        """An incremental sync reads only the changed files' permissions: only their groups are refreshed."""
-        return {f"group:{name}" for name in self._groups.values()} if self.cursor else None
+        """Every group known was listed again (see `memberships`): all of the source's are replaced."""
+        return None
 
     # -- the change feed ---------------------------------------------------------------------------------
 

@@ -122,18 +122,26 @@ def test_entra_group_members_are_synced(source, settings, encoder):
     from citewise.db import init_db
     from citewise.identity import create_key, lookup
 
-    source.server.group_members = {"gid-eng": ["ann@example.com"], "gid-hr": []}
+    source.server.group_members = {
+        "gid-eng": ["ann@example.com", "gid-leads"],
+        "gid-hr": [],
+        "gid-leads": ["lee@example.com"],
+    }
     db = init_db(settings.db_url)
     key = create_key(db, tenant="default", user_id="ann@example.com", groups=[])
+    lee = create_key(db, tenant="default", user_id="lee@example.com", groups=[])
     ing = Ingestor(settings, encoder=encoder)
     try:
         ing.sync(source.connector())
-        assert lookup(db, key).groups == ["eng"]
+        assert lookup(db, key).groups == ["eng"] and lookup(db, lee).groups == ["eng"]  # nested groups expanded
         ing.sync(source.connector())  # an incremental sync that read no permissions keeps what it knew
         assert lookup(db, key).groups == ["eng"]
-        source.server.group_members["gid-eng"] = []  # ann leaves the Entra group
-        source.put("alpha.txt", "Alpha explains the annual leave policy: 28 days of paid holiday per year.")
-        ing.sync(source.connector())  # alpha changed: its permissions (eng, hr) were read, their members too
-        assert lookup(db, key).groups == []
+        source.server.group_members["gid-eng"] = ["gid-leads"]  # ann leaves the Entra group; no file changes
+        report = ing.sync(source.connector())  # the known groups are found by name and listed again
+        assert report.updated == report.permissions_updated == 0
+        assert lookup(db, key).groups == [] and lookup(db, lee).groups == ["eng"]
+        del source.server.group_members["gid-eng"]  # the group is deleted in Entra
+        ing.sync(source.connector())
+        assert lookup(db, lee).groups == []
     finally:
         ing.close()

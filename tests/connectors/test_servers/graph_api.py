@@ -5,7 +5,7 @@ of Graph v1.0 the SharePoint/OneDrive connector uses, shaped as Microsoft's refe
 expire), `GET /v1.0/sites/{id}/drive`, `/drives/{id}`, `/drives/{id}/root/delta` (`@odata.nextLink`,
 `@odata.deltaLink` with a token; `deleted` facets; `@microsoft.graph.sharedChanged` with
 `Prefer: deltashowsharingchanges`; 410 for an unknown token), `/drives/{id}/items/{id}/permissions`
-(`grantedToV2`, `link.scope`), `/drives/{id}/items/{id}/content` (302 to a download URL), `/groups/{id}/members`. 401
+(`grantedToV2`, `link.scope`), `/drives/{id}/items/{id}/content` (302 to a download URL), `/groups/{id}/members` and `/transitiveMembers`, `/groups?$filter=displayName eq '…'`. 401
 `InvalidAuthenticationToken` for a missing or expired token, 429 with Retry-After on request.
 """
 
@@ -91,14 +91,20 @@ class GraphTestServer:
                     return self._error(
                         401, "InvalidAuthenticationToken", "Access token has expired or is not yet valid."
                     )
-                if m := re.fullmatch(r"/v1.0/groups/([^/]+)/members", path):
+                if path == "/v1.0/groups":  # only `$filter=displayName eq '<name>'`
+                    m = re.fullmatch(r"displayName eq '((?:[^']|'')*)'", q.get("$filter", ""))
+                    if not m:
+                        return self._error(400, "Request_UnsupportedQuery", "Unsupported query.")
+                    name = m.group(1).replace("''", "'")
+                    value = [{"id": gid, "displayName": gid.removeprefix("gid-")} for gid in outer.group_members
+                             if gid.removeprefix("gid-") == name]  # fmt: skip
+                    return self._send(200, {"@odata.context": "https://graph.microsoft.com/v1.0/$metadata#groups",
+                                            "value": value})  # fmt: skip
+                if m := re.fullmatch(r"/v1.0/groups/([^/]+)/(members|transitiveMembers)", path):
                     members = outer.group_members.get(m.group(1))
                     if members is None:
                         return self._error(404, "Request_ResourceNotFound", f"Resource '{m.group(1)}' does not exist.")
-                    value = [
-                        {"@odata.type": "#microsoft.graph.user", "id": f"oid-{e}", "mail": e, "userPrincipalName": e}
-                        for e in members
-                    ]
+                    value = outer.members(m.group(1), transitive=m.group(2) == "transitiveMembers")
                     return self._send(
                         200,
                         {
@@ -201,6 +207,19 @@ class GraphTestServer:
         out |= {"folder": {"childCount": 0}} if i["folder"] else {"file": {"mimeType": "text/plain", "hashes": {}}}
         if sharing and since is not None and i["shared_seq"] > since:
             out["@microsoft.graph.sharedChanged"] = "True"
+        return out
+
+    def members(self, group_id: str, transitive: bool, seen: frozenset = frozenset()) -> list[dict]:
+        """A group's members; entries named `gid-…` are nested groups (expanded by transitiveMembers)."""
+        out: list[dict] = []
+        for member in self.group_members.get(group_id, []):
+            if member.startswith("gid-"):
+                out.append({"@odata.type": "#microsoft.graph.group", "id": member, "displayName": member[4:]})
+                if transitive and member not in seen:
+                    out += self.members(member, True, seen | {group_id})
+            else:
+                out.append({"@odata.type": "#microsoft.graph.user", "id": f"oid-{member}", "mail": member,
+                            "userPrincipalName": member})  # fmt: skip
         return out
 
     def close(self) -> None:
