@@ -97,9 +97,17 @@ class VendorHTTP:
                 return
             reply = self.send("GET", reply.next_url)
 
-    def download(self, url: str, max_bytes: int) -> bytes:
-        """A file's bytes (redirects followed, e.g. to a pre-authenticated download URL), at most max_bytes."""
-        with self.client.stream("GET", url, follow_redirects=True) as response:
+    def download(self, url: str, max_bytes: int, *, presigned: bool = False) -> bytes:
+        """A file's bytes (redirects followed, e.g. to a pre-authenticated download URL), at most max_bytes.
+        `presigned`: a URL signed for another host (Notion's S3 files): fetched without this client's
+        credentials, which must not leave the vendor."""
+        if presigned:
+            with httpx.Client(timeout=self.client.timeout) as bare:
+                return self._read(bare, url, max_bytes)
+        return self._read(self.client, url, max_bytes)
+
+    def _read(self, client: httpx.Client, url: str, max_bytes: int) -> bytes:
+        with client.stream("GET", url, follow_redirects=True) as response:
             if response.status_code in (404, 410):
                 raise NotFoundError(f"{self.name}: {url.split('?')[0]} not found")
             if response.status_code >= 400:

@@ -75,3 +75,40 @@ def test_unchanged_pages_are_not_read_and_errors_say_why(source):
     with pytest.raises(ConfigError, match="refused \\(401\\)"):
         source.connector(token="ntn_wrong").validate()
     source.connector().validate()
+
+
+def test_uploaded_files_are_documents_of_their_own_fetched_without_the_secret(source, settings, encoder):
+    from citewise.ingest.pipeline import Ingestor
+    from citewise.models import Principal
+    from citewise.retrieval.retriever import RetrievalRequest, Retriever
+
+    server = source.server
+    upload = server.file_block("travel-policy.txt", b"Trains are booked in second class for trips under four hours.")
+    pdf = server.file_block("bad.pdf", b"not a pdf at all", kind="pdf")
+    link = server.file_block("Vendor terms", url="https://vendor.example.com/terms.pdf")
+    server.put("Travel", [("paragraph", "Travel rules live in the attached file."), upload, pdf, link])
+    ing = Ingestor(settings, encoder=encoder)
+    try:
+        report = ing.sync(source.connector(acl=["group:staff"]))
+        assert report.added == 5 and report.failed == 1  # 3 pages, the page, its text file; the fake PDF fails
+        assert all("Authorization" not in h and "authorization" not in h for h in server.file_requests)
+        assert len(server.file_requests) == 2  # the external link is not fetched
+        retriever = Retriever(settings, store=ing.store, encoder=encoder)
+        hits = retriever.run(
+            RetrievalRequest(query="second class trains", principal=Principal(groups=["staff"]), k=3)
+        ).hits
+        assert hits[0].title == "travel-policy.txt (Travel)"
+        assert retriever.run(RetrievalRequest(query="second class trains", principal=Principal(), k=3)).hits == []
+        again = ing.sync(source.connector(acl=["group:staff"]))  # the page is unchanged: its files are listed
+        assert again.deleted == 0 and again.added == again.updated == 0 and len(server.file_requests) == 2
+        server.put("Travel", [("paragraph", "Travel rules changed: no file any more.")])
+        third = ing.sync(source.connector(acl=["group:staff"]))
+        assert third.deleted == 1 and third.updated == 1  # the removed upload leaves with the page's new version
+        assert (
+            retriever.run(RetrievalRequest(query="second class trains", principal=Principal(groups=["staff"]), k=3))
+            .hits[0]
+            .title
+            != "travel-policy.txt (Travel)"
+        )
+    finally:
+        ing.close()

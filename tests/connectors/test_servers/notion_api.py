@@ -5,6 +5,8 @@ Endpoints: `GET /v1/users/me`, `POST /v1/search` (filter `object: page`, `start_
 `has_more`), `GET /v1/blocks/{id}/children` (paginated, nested blocks through `has_children`). Errors as
 Notion sends them (`{"object": "error", "status", "code", "message"}`): 401 `unauthorized`, 404
 `object_not_found`, 429 `rate_limited` with Retry-After; a missing `Notion-Version` header is a 400.
+Files uploaded to Notion (`file_block`) are served as S3 serves Notion's signed URLs: `GET /s3/...` with an
+`X-Amz-Signature`, and an `Authorization` header is refused (400), as S3 refuses a second auth mechanism.
 """
 
 from __future__ import annotations
@@ -29,6 +31,8 @@ class NotionTestServer:
     def __init__(self) -> None:
         self.pages: dict[str, dict] = {}  # id -> {title, blocks, archived, shared, last_edited_time}
         self.busy: list[str] = []
+        self.files: dict[str, bytes] = {}  # signed path -> bytes
+        self.file_requests: list[dict] = []  # the headers each file download came with
         self.requests: list[str] = []
         outer = self
 
@@ -66,9 +70,11 @@ class NotionTestServer:
                 return True
 
             def do_GET(self) -> None:  # noqa: N802
+                parts = urlsplit(self.path)
+                if parts.path.startswith("/s3/"):
+                    return self._file(parts)
                 if not self._gate():
                     return
-                parts = urlsplit(self.path)
                 query = {k: v[0] for k, v in parse_qs(parts.query).items()}
                 if parts.path == "/v1/users/me":
                     return self._send(200, {"object": "user", "id": "bot-1", "type": "bot", "name": "Citewise",
@@ -88,6 +94,27 @@ class NotionTestServer:
                     )
                 return self._error(404, "object_not_found", "Not found.")
 
+            def _file(self, parts) -> None:  # noqa: ANN001
+                outer.file_requests.append(dict(self.headers))
+                if self.headers.get("Authorization"):
+                    return self._xml(400, "InvalidArgument", "Only one auth mechanism allowed")
+                content = outer.files.get(parts.path)
+                if content is None or f"X-Amz-Signature={outer.signature(parts.path)}" not in parts.query:
+                    return self._xml(403, "AccessDenied", "Access Denied")
+                self.send_response(200)
+                self.send_header("Content-Type", "application/octet-stream")
+                self.send_header("Content-Length", str(len(content)))
+                self.end_headers()
+                self.wfile.write(content)
+
+            def _xml(self, status: int, code: str, message: str) -> None:
+                data = f"<Error><Code>{code}</Code><Message>{message}</Message></Error>".encode()
+                self.send_response(status)
+                self.send_header("Content-Type", "application/xml")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
             def do_POST(self) -> None:  # noqa: N802
                 if not self._gate():
                     return
@@ -104,6 +131,26 @@ class NotionTestServer:
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.url = f"http://127.0.0.1:{self.server.server_port}"
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    @staticmethod
+    def signature(path: str) -> str:
+        import hashlib
+
+        return hashlib.sha256(f"notion-test|{path}".encode()).hexdigest()[:32]
+
+    def file_block(self, name: str, content: bytes | None = None, *, kind: str = "file", url: str = "") -> dict:
+        """A `file`/`pdf` block: uploaded to Notion (served here under a signed URL), or `external` (a link)."""
+        edited = _edited()
+        if content is None:
+            value = {"caption": [], "type": "external", "external": {"url": url}, "name": name}
+        else:
+            path = f"/s3/secure.notion-static.com/{uuid.uuid4()}/{name}"
+            self.files[path] = content
+            signed = f"{self.url}{path}?X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Signature={self.signature(path)}"
+            value = {"caption": [], "type": "file", "name": name,
+                     "file": {"url": signed, "expiry_time": "2026-12-01T13:00:00.000Z"}}  # fmt: skip
+        return {"object": "block", "id": str(uuid.uuid4()), "type": kind, "created_time": edited,
+                "last_edited_time": edited, "has_children": False, kind: value}  # fmt: skip
 
     @staticmethod
     def paginate(items: list, cursor: str | None, size: int) -> dict:
