@@ -207,6 +207,13 @@ class GraphConnector(LoadConnector, ChangeFeedConnector, VersionedConnector, Mem
                     if "folder" in item or "root" in item:
                         rescan |= bool(item.get("@microsoft.graph.sharedChanged"))
                         continue
+                    if (
+                        "file" in item
+                        and not self._inside(item)
+                        and self._uri(item["id"]) in getattr(self, "known_versions", {})
+                    ):  # moved out of the configured folder
+                        yield DeletedItem(key=item["id"], uri=self._uri(item["id"]))
+                        continue
                     if "file" not in item or not self._inside(item):
                         continue
                     handled.add(self._uri(item["id"]))

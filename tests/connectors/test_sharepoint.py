@@ -145,3 +145,27 @@ def test_entra_group_members_are_synced(source, settings, encoder):
         assert lookup(db, lee).groups == []
     finally:
         ing.close()
+
+
+def test_files_moved_out_of_and_into_the_folder_follow_on_the_next_delta(source, settings, encoder):
+    ing = Ingestor(settings, encoder=encoder)
+    try:
+        ing.sync(source.connector())
+        eng = Principal(user_id="ann@example.com", groups=["eng"])
+        retriever = Retriever(settings, store=ing.store, encoder=encoder)
+
+        def titles() -> list[str]:
+            return [h.title for h in retriever.run(RetrievalRequest(query="annual leave", principal=eng, k=10)).hits]
+
+        assert "alpha.txt" in titles() and "outside.txt" not in titles()
+        source.server.move("i-alpha.txt", "f-other")  # out of /Policies
+        source.server.move("x-1", "f-pol")  # into it
+        report = ing.sync(source.connector())  # incremental: only the two moves
+        assert report.deleted == 1 and report.added == 1
+        assert "alpha.txt" not in titles()
+        hits = retriever.run(RetrievalRequest(query="file outside the configured folder", principal=eng, k=3)).hits
+        assert hits[0].title == "outside.txt"
+        source.server.move("i-alpha.txt", "f-pol")  # and back
+        assert ing.sync(source.connector()).added == 1 and "alpha.txt" in titles()
+    finally:
+        ing.close()

@@ -168,6 +168,9 @@ class GraphTestServer:
         item = self.items[item_id]
         item.update(content=content, seq=next(self.seq), ctag=item["ctag"] + 1)
 
+    def move(self, item_id: str, parent: str) -> None:
+        self.items[item_id].update(parent=parent, seq=next(self.seq))
+
     def delete(self, item_id: str) -> None:
         self.items[item_id].update(deleted=True, seq=next(self.seq))
 
