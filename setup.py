@@ -21,6 +21,7 @@ package_data = {
     "citewise": ["migrations/*.mako"],
     "citewise.api.orchestration.prompts": ["*.txt"],
     "citewise.api.orchestration.routing": ["*.json"],
+    "citewise.api.http.ui": ["*.html", "*.js", "*.css"],
 }
 
 setup(packages=packages, package_dir=package_dir, package_data=package_data)

@@ -255,6 +255,22 @@ class DocumentService:
             ],
         )
 
+    def source_pdf(self, principal: Principal, doc_id: str) -> Path | None:
+        """The PDF a visible document was parsed from, when it is a local file still there (uploads and
+        folder connectors), for the viewer to render its pages; None for other formats and remote sources."""
+        visible = permission_filter(principal)
+        visible.match = {"doc_id": doc_id}
+        points = self.ingestor.store.scroll(visible, limit=1)
+        if not points:
+            raise NotFoundError(f"no document {doc_id!r} visible to this key")
+        path = Path(points[0].payload.path or "")
+        try:
+            with path.open("rb") as f:
+                is_pdf = path.is_file() and f.read(5) == b"%PDF-"
+        except OSError:
+            return None
+        return path if is_pdf else None
+
     def require_visible(self, principal: Principal, doc_id: str) -> None:
         visible = permission_filter(principal)
         visible.match = {"doc_id": doc_id}

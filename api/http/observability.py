@@ -43,6 +43,41 @@ def configure_logging(level: int = logging.INFO) -> None:
         logger.propagate = False
 
 
+class RequestSeries:
+    """Requests per minute over the last day (count, errors, a capped latency sample per minute), kept in
+    memory for the dashboard's charts: no Prometheus needed. Health probes and the UI's files are left out."""
+
+    MINUTES, SAMPLES = 24 * 60, 2000
+    SKIP = ("/healthz", "/readyz", "/metrics", "/", "/ui/{path:path}", "unmatched")
+
+    def __init__(self) -> None:
+        import collections
+        import threading
+
+        self._lock = threading.Lock()
+        self._buckets: collections.OrderedDict[int, dict] = collections.OrderedDict()
+
+    def add(self, route: str, status: int, seconds: float) -> None:
+        if route in self.SKIP:
+            return
+        minute = int(time.time() // 60)
+        with self._lock:
+            bucket = self._buckets.get(minute)
+            if bucket is None:
+                bucket = self._buckets[minute] = {"requests": 0, "errors": 0, "client_errors": 0, "ms": []}
+                while len(self._buckets) > self.MINUTES:
+                    self._buckets.popitem(last=False)
+            bucket["requests"] += 1
+            bucket["errors"] += status >= 500
+            bucket["client_errors"] += 400 <= status < 500
+            if len(bucket["ms"]) < self.SAMPLES:
+                bucket["ms"].append(seconds * 1000)
+
+    def window(self, start_minute: int, end_minute: int) -> dict[int, dict]:
+        with self._lock:
+            return {m: {**b, "ms": list(b["ms"])} for m, b in self._buckets.items() if start_minute <= m <= end_minute}
+
+
 class Metrics:
     def __init__(self) -> None:
         self.registry = CollectorRegistry()
@@ -56,6 +91,10 @@ class Metrics:
         )
         self.answers = Counter("citewise_answers_total", "chat answers by outcome", ["outcome"], registry=self.registry)
 
+        self.minutes = RequestSeries()
+
     def observe(self, route: str, status: int, started: float) -> None:
+        seconds = time.perf_counter() - started
         self.requests.labels(route, str(status)).inc()
-        self.latency.labels(route).observe(time.perf_counter() - started)
+        self.latency.labels(route).observe(seconds)
+        self.minutes.add(route, status, seconds)

@@ -6,6 +6,7 @@ from citewise.api.http.routers import (
     audit,
     chat,
     connectors,
+    dashboard,
     documents,
     health,
     identities,
@@ -13,6 +14,7 @@ from citewise.api.http.routers import (
     prompts,
     review,
     search,
+    ui,
 )
 
 ROUTERS = [
@@ -26,4 +28,6 @@ ROUTERS = [
     prompts.router,
     audit.router,
     review.router,
+    dashboard.router,
+    ui.router,  # last: `/` and the UI's files
 ]

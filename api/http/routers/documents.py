@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, File, Form, UploadFile
+from fastapi import APIRouter, File, Form, Path, Query, UploadFile
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel
 
 from citewise.api.http.deps import Caller, ServicesDep, require_admin
 from citewise.api.http.errors import documented
-from citewise.ingest.documents import DocumentPassages, UploadJob
+from citewise.errors import NotFoundError
+from citewise.ingest.documents import DocumentPassages, Passage, UploadJob
+from citewise.ingest.viewer import PageView, render_pdf_page
 
 router = APIRouter(tags=["documents"])
 
@@ -56,3 +59,35 @@ def delete_document(doc_id: str, caller: Caller, services: ServicesDep) -> dict:
     require_admin(caller, "deleting documents")
     services.documents.delete(caller.tenant, doc_id)
     return {"deleted": doc_id}
+
+
+class DocumentView(BaseModel):
+    doc_id: str
+    title: str
+    uri: str
+    format: Literal["pdf", "text"]
+    passages: list[Passage]
+
+
+@router.get("/v1/documents/{doc_id}/view", responses=documented(404))
+def document_view(doc_id: str, caller: Caller, services: ServicesDep) -> DocumentView:
+    """What the viewer opens: the passages, and whether the pages can be shown as the PDF renders them."""
+    doc = services.documents.passages(caller, doc_id)
+    pdf = services.documents.source_pdf(caller, doc_id)
+    return DocumentView(doc_id=doc.doc_id, title=doc.title, uri=doc.uri, format="pdf" if pdf else "text",
+                        passages=doc.passages)  # fmt: skip
+
+
+@router.get("/v1/documents/{doc_id}/pages/{page}", responses=documented(400, 404))
+def document_page(
+    doc_id: str,
+    caller: Caller,
+    services: ServicesDep,
+    page: Annotated[int, Path(ge=1, le=100_000)],
+    quote: Annotated[str, Query(max_length=5000)] = "",
+) -> PageView:
+    """A PDF page as a PNG, the quote's characters highlighted on it (found in the page's text layer)."""
+    pdf = services.documents.source_pdf(caller, doc_id)
+    if pdf is None:
+        raise NotFoundError(f"document {doc_id!r} has no PDF pages to show")
+    return render_pdf_page(pdf, page, quote)

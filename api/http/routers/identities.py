@@ -20,6 +20,13 @@ class LinkBody(BaseModel):
     user_id: str = Field(min_length=1, max_length=200, description="the user's e-mail, as their API keys name it")
 
 
+@router.get("/v1/me")
+def me(caller: Caller) -> dict:
+    """Who this key is: tenant, user, groups (synced ones included), linked source ids, admin or not."""
+    return {"tenant": caller.tenant, "user_id": caller.user_id, "groups": caller.groups, "aliases": caller.aliases,
+            "admin": caller.admin, "key_id": caller.key_id}  # fmt: skip
+
+
 @router.get("/v1/identities", responses=documented(403))
 def get_links(caller: Caller, services: ServicesDep) -> dict:
     """The tenant's identity links."""
