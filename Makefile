@@ -48,7 +48,7 @@ test: install-dev debian-packages
 
 # Servers the tests start themselves: redis-server (Celery), Dovecot (the IMAP connector). PostgreSQL 15 comes
 # with the machines. Installed from Debian when missing; their system services are never started.
-DEBIAN_PACKAGES := redis-server:redis-server dovecot-imapd:dovecot
+DEBIAN_PACKAGES := redis-server:redis-server dovecot-imapd:dovecot chromium:chromium
 debian-packages:
 	@missing=""; for pair in $(DEBIAN_PACKAGES); do command -v $${pair#*:} >/dev/null || [ -x /usr/sbin/$${pair#*:} ] \
 		|| missing="$$missing $${pair%%:*}"; done; \

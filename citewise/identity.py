@@ -120,6 +120,11 @@ def _hash(key: str) -> str:
     return hashlib.sha256(key.encode()).hexdigest()
 
 
+def key_id(key: str) -> str:
+    """A key's id for logs and listings, derived from its hash: names the key, reveals nothing."""
+    return "key_" + _hash(key)[:8]
+
+
 def create_key(
     sessions: sessionmaker, *, tenant: str, user_id: str | None, groups: list[str], admin: bool = False
 ) -> str:
@@ -128,7 +133,7 @@ def create_key(
         s.add(
             ApiKey(
                 key_hash=_hash(key),
-                prefix="key_" + _hash(key)[:8],  # an id for logs and listings, derived from the hash
+                prefix=key_id(key),
                 tenant=tenant,
                 user_id=user_id,
                 groups=json.dumps(sorted(set(groups))),
@@ -136,6 +141,25 @@ def create_key(
             )
         )
     return key
+
+
+def list_keys(sessions: sessionmaker, tenant: str) -> list[dict]:
+    """The tenant's keys as admins see them: id (the prefix), user, groups, admin, created, revoked; never
+    the key or its hash."""
+    with sessions() as s:
+        rows = s.scalars(select(ApiKey).where(ApiKey.tenant == tenant).order_by(ApiKey.created_at))
+        return [{"key_id": r.prefix, "user_id": r.user_id, "groups": json.loads(r.groups), "admin": r.admin,
+                 "created_at": r.created_at.isoformat() if r.created_at else None, "revoked": r.revoked}
+                for r in rows]  # fmt: skip
+
+
+def revoke_key(sessions: sessionmaker, tenant: str, key_id: str) -> bool:
+    """Revoke a key of the tenant by its id (prefix); its next request is a 401."""
+    with sessions.begin() as s:
+        rows = list(s.scalars(select(ApiKey).where(ApiKey.tenant == tenant, ApiKey.prefix == key_id)))
+        for row in rows:
+            row.revoked = True
+        return bool(rows)
 
 
 def lookup(sessions: sessionmaker, key: str) -> Identity | None:

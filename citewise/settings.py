@@ -425,6 +425,12 @@ class ApiSettings(BaseModel):
     )
 
 
+class EvalSettings(BaseModel):
+    datasets: dict[str, str] = Field(
+        default_factory=dict, description="name -> BEIR folder (corpus.jsonl, queries.jsonl, qrels/) the UI may run"
+    )
+
+
 class SecuritySettings(BaseModel):
     """Keys that encrypt connector credentials at rest (Fernet: AES-128-CBC + HMAC-SHA256)."""
 
@@ -456,6 +462,7 @@ class Settings(BaseSettings):
     agent: AgentSettings = Field(default_factory=AgentSettings)
     telemetry: TelemetrySettings = Field(default_factory=TelemetrySettings)
     security: SecuritySettings = Field(default_factory=SecuritySettings)
+    evals: EvalSettings = Field(default_factory=EvalSettings)
 
     @model_validator(mode="after")
     def _chunk_fits_model(self) -> Settings:

@@ -57,6 +57,7 @@ def keys_local() -> None:
         os.chmod(path, 0o600)
     base = f"http://{settings.api.host}:{settings.api.port}"
     typer.echo(f"API key (tenant default, admin): {key}")
+    typer.echo(f"Web UI: {base}/   (sign in with the key above)")
     typer.echo(f"Docs: {base}/docs   Try:")
     typer.echo(
         f"  curl -s {base}/v1/chat -H 'Authorization: Bearer {key}' -H 'Content-Type: application/json' \\\n"

@@ -19,6 +19,7 @@ from citewise.api.orchestration.sessions import SessionStore
 from citewise.api.orchestration.telemetry import Telemetry, configure_tracing, flush_tracing
 from citewise.connectors.credentials import SecretBox
 from citewise.db import init_db
+from citewise.evals.runs import EvalRuns
 from citewise.ingest.documents import DocumentService
 from citewise.ingest.jobs import JobStore
 from citewise.ingest.pipeline import Ingestor
@@ -97,6 +98,10 @@ class Services:
         return JobStore(self.db, SecretBox.for_settings(self.settings))
 
     @cached_property
+    def evals(self) -> EvalRuns:
+        return EvalRuns(self.settings)
+
+    @cached_property
     def runner(self) -> JobRunner:
         """In-process jobs share the server's ingestor (one writer to the embedded index); Celery jobs go out."""
         return make_runner(self.settings, self.ingestor, self.write_lock)
@@ -119,5 +124,7 @@ class Services:
             self.runner.shutdown()
         if "documents" in self.__dict__:
             self.documents.close()  # queued uploads finish first
+        if "evals" in self.__dict__:
+            self.evals.close()
         if "ingestor" in self.__dict__:
             self.ingestor.close()

@@ -40,6 +40,7 @@ def ui_server(tmp_path_factory, encoder):
     settings = Settings(data_dir=root / "data")
     settings.guards.rate_limit_per_minute = 100_000
     settings.api.connector_roots = {"*": [str(root)]}
+    settings.evals.datasets = {"company-policies": str(FIXTURES / "company-policies")}
     ing = Ingestor(settings, encoder=encoder)
     ing.sync(FilesystemConnector(path=public))
     ing.sync(FilesystemConnector(path=hr, acl=["group:hr"]))

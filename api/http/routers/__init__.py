@@ -8,8 +8,10 @@ from citewise.api.http.routers import (
     connectors,
     dashboard,
     documents,
+    evals,
     health,
     identities,
+    keys,
     openai,
     prompts,
     review,
@@ -25,9 +27,11 @@ ROUTERS = [
     documents.router,
     connectors.router,
     identities.router,
+    keys.router,
     prompts.router,
     audit.router,
     review.router,
     dashboard.router,
+    evals.router,
     ui.router,  # last: `/` and the UI's files
 ]

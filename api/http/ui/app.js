@@ -44,7 +44,9 @@ const PAGES = {
   review: { title: "Review", render: renderReview, admin: true },
   audit: { title: "Audit log", render: renderAudit, admin: true },
   identities: { title: "Identities", render: renderIdentities, admin: true },
+  keys: { title: "API keys", render: renderKeys, admin: true },
   dashboard: { title: "Dashboard", render: renderDashboard, admin: true },
+  evals: { title: "Evals", render: renderEvals, admin: true },
 };
 
 function route() {
@@ -434,6 +436,75 @@ function renderIdentities(main) {
   main.append(h("h1", { text: "Identity links" }), h("p", { class: "muted", text: "Sources that name users by their own ids: link each id to the user's e-mail." }),
     h("form", { class: "row", onsubmit: (e) => { e.preventDefault(); api("PUT", "/v1/identities", { external: ext.value.trim(), user_id: user.value.trim() }).then(() => { st.textContent = "Linked."; load(); }, (err) => { st.textContent = err.message; }); } },
       h("div", {}, h("label", { for: "link-external", text: "Source user id" }), ext), h("div", {}, h("label", { for: "link-user", text: "User e-mail" }), user), h("button", { type: "submit", text: "Link" })), st, out);
+  load();
+}
+
+function renderKeys(main) {
+  const out = h("div");
+  const user = h("input", { id: "key-user", placeholder: "ann@example.com" });
+  const groups = h("input", { id: "key-groups", placeholder: "eng, hr" });
+  const admin = h("input", { id: "key-admin", type: "checkbox" });
+  const shown = h("div", { role: "status", id: "new-key" });
+  const load = () => api("GET", "/v1/keys").then((r) => fill(out, table(r.keys, [["Key id", (k) => k.key_id], ["User", (k) => k.user_id || "–"],
+    ["Groups", (k) => k.groups.join(", ")], ["Admin", (k) => (k.admin ? "yes" : "no")], ["Created", (k) => k.created_at], ["State", (k) => (k.revoked ? "revoked" : "active")],
+    ["Action", (k) => (k.revoked ? "" : h("button", { type: "button", class: "secondary", "aria-label": `Revoke ${k.key_id}`, onclick: () => {
+      if (confirm(`Revoke ${k.key_id}? Its next request is refused.`)) api("DELETE", `/v1/keys/${k.key_id}`).then(load, (e) => errorBox(shown, e));
+    }, text: "Revoke" }))]])), (e) => errorBox(out, e));
+  const form = h("form", { class: "panel", onsubmit: (e) => {
+    e.preventDefault();
+    api("POST", "/v1/keys", { user_id: user.value.trim() || null, groups: groups.value.split(",").map((g) => g.trim()).filter(Boolean), admin: admin.checked })
+      .then((k) => { fill(shown, h("p", { text: "The new key, shown once (only its hash is kept): " }), h("code", { id: "new-key-value", text: k.key })); load(); }, (err) => errorBox(shown, err));
+  } }, h("h2", { text: "Create a key" }), h("div", { class: "row" }, h("div", {}, h("label", { for: "key-user", text: "User (e-mail)" }), user),
+    h("div", {}, h("label", { for: "key-groups", text: "Groups (comma-separated)" }), groups),
+    h("div", {}, h("label", { for: "key-admin", text: "Admin" }), admin), h("button", { type: "submit", text: "Create key" })), shown);
+  main.append(h("h1", { text: "API keys" }), out, form);
+  load();
+}
+
+// ---- admin: evals --------------------------------------------------------------------------------------
+
+async function pngUrl(path) {
+  const r = await api("GET", path, undefined, { raw: true });
+  if (!r.ok) throw new Error(`HTTP ${r.status}`);
+  return URL.createObjectURL(await r.blob());
+}
+
+function renderEvals(main) {
+  const out = h("div", { id: "eval-runs" });
+  const detail = h("section", { id: "eval-detail", "aria-live": "polite" });
+  const dataset = h("select", { id: "eval-dataset" });
+  const status = h("p", { role: "status", id: "eval-status" });
+  const files = ["corpus", "queries", "qrels"].map((n) => h("input", { id: `eval-${n}`, type: "file", name: n }));
+  const metric = (run, cfg, m) => { const v = run.report && run.report.configs[cfg] && run.report.configs[cfg][m]; return typeof v === "number" ? v.toFixed(4) : "–"; };
+  const show = async (run) => {
+    if (!run.report) { fill(detail, h("p", { class: run.error ? "error" : "muted", text: run.error || `${run.dataset}: ${run.status}` })); return; }
+    const cols = Object.keys(Object.values(run.report.configs)[0] || {});
+    const plot = h("img", { alt: `Metrics per configuration for ${run.dataset}`, width: 800 });
+    fill(detail, h("h2", { text: `${run.dataset} (${run.report.split}, ${run.report.queries} queries)` }),
+      table(Object.entries(run.report.configs), [["Config", ([c]) => c], ...cols.map((m) => [m, ([, row]) => (typeof row[m] === "number" ? row[m].toFixed(m.startsWith("latency") ? 1 : 4) : row[m])])]), plot);
+    pngUrl(`/v1/evals/runs/${run.id}/plot`).then((u) => { plot.src = u; }, () => plot.remove());
+  };
+  const load = () => api("GET", "/v1/evals").then((r) => {
+    fill(dataset, ...r.datasets.map((d) => h("option", { value: d, text: d })));
+    fill(out, r.runs.length ? table(r.runs, [["Dataset", (x) => x.dataset], ["Status", (x) => x.status], ["Started", (x) => new Date(x.created_at * 1000).toLocaleString()],
+      ["nDCG@10 hybrid", (x) => metric(x, "hybrid", "ndcg@10")], ["nDCG@10 dense", (x) => metric(x, "dense", "ndcg@10")],
+      ["Action", (x) => h("button", { type: "button", class: "secondary", onclick: () => show(x), text: `Show ${x.dataset}` })]]) : h("p", { class: "muted", text: "No eval runs yet." }));
+    const busy = r.runs.find((x) => x.status === "queued" || x.status === "running");
+    if (busy) setTimeout(() => { if (document.getElementById("eval-runs") === out) load(); }, 1000);
+    else if (r.runs[0]) show(r.runs[0]);
+  }, (e) => errorBox(out, e));
+  const started = (run) => { status.textContent = `Started ${run.dataset} (${run.id}).`; load(); };
+  const configured = h("form", { class: "panel", onsubmit: (e) => { e.preventDefault(); api("POST", "/v1/evals", { dataset: dataset.value }).then(started, (err) => { status.textContent = err.message; }); } },
+    h("h2", { text: "Run a retrieval eval" }), h("label", { for: "eval-dataset", text: "Configured dataset" }), dataset, h("button", { type: "submit", text: "Run on this dataset" }));
+  const uploaded = h("form", { class: "panel", onsubmit: (e) => {
+    e.preventDefault();
+    const data = new FormData();
+    for (const f of files) { if (!f.files[0]) { status.textContent = `Choose the ${f.name} file.`; return; } data.append(f.name, f.files[0]); }
+    api("POST", "/v1/evals/upload", data, { form: true }).then(started, (err) => { status.textContent = err.message; });
+  } }, h("h2", { text: "Or upload a BEIR dataset" }),
+    ...files.map((f) => h("div", {}, h("label", { for: f.id, text: { corpus: "corpus.jsonl", queries: "queries.jsonl", qrels: "qrels (TSV)" }[f.name] }), f)),
+    h("button", { type: "submit", text: "Upload and run" }));
+  main.append(h("h1", { text: "Evals" }), out, detail, status, h("div", { class: "row forms" }, configured, uploaded));
   load();
 }
 
