@@ -145,7 +145,7 @@ async function ask(q, ui) {
 }
 
 function showResult(res, ui, q, steps) {
-  if (!state.sessionId && res.session_id) state.sessions.unshift({ id: res.session_id, title: q.slice(0, 60) });
+  if (!state.sessionId && res.session_id) state.sessions.unshift({ id: res.session_id, title: q.length > 60 ? `${q.slice(0, 59)}…` : q });
   state.sessionId = res.session_id || state.sessionId;
   ui.drawSessions();
   // the answer with its [n] markers as buttons that open the cited passage
