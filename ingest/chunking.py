@@ -61,7 +61,7 @@ class Chunker:
         title = parsed.title if title is None else title
         max_total = self.settings.max_tokens - SPECIAL_TOKENS
         counts = self._count([e.text for e in parsed.elements])
-        spans: list[tuple[int, int, Element]] = []  # (start, end, first element) in parsed.text
+        spans: list[tuple] = []  # (start, end, first element[, lead]) in parsed.text; lead: a table's header
         current: list[tuple[Element, int]] = []
 
         def flush() -> None:
@@ -75,6 +75,11 @@ class Chunker:
             budget = self._budget(title, element, max_total)
             if n_tokens > budget:
                 flush()
+                pieces = self._table_rows(element.text, budget) if element.type == "table" else None
+                if pieces is not None:
+                    for start, end, lead in pieces:
+                        spans.append((element.char_start + start, element.char_start + end, element, lead))
+                    continue
                 for start, end in self._split(element.text, budget):
                     spans.append((element.char_start + start, element.char_start + end, element))
                 continue
@@ -112,6 +117,29 @@ class Chunker:
             prev_start, prev_end = start, start + len(piece)
         return spans
 
+    def _table_rows(self, text: str, budget: int) -> list[tuple[int, int, str]] | None:
+        """A Markdown table over the budget in pieces of whole rows, as (start, end, lead): every piece after
+        the first leads with the header lines (not part of its span), so each chunk says what its columns are.
+        None when the text is not a Markdown table or one row alone is over the budget (split as text then)."""
+        lines = text.split("\n")
+        if len(lines) < 3 or not lines[0].startswith("|") or not lines[1].startswith("| ---"):
+            return None
+        header = lines[0] + "\n" + lines[1] + "\n"
+        header_n, *row_ns = self._count([header, *lines[2:]])
+        room = budget - header_n
+        if room <= 0 or max(row_ns) + 1 > room:
+            return None
+        pieces: list[tuple[int, int, str]] = []
+        start, used, at = 0, header_n, len(header)  # the first piece starts at the header itself
+        for line, n in zip(lines[2:], row_ns, strict=True):
+            if used + n + 1 > budget and at > start:
+                pieces.append((start, at - 1, header if pieces else ""))
+                start, used = at, header_n
+            used += n + 1
+            at += len(line) + 1
+        pieces.append((start, len(text), header if pieces else ""))
+        return pieces
+
     def _budget(self, title: str, element: Element, max_total: int) -> int:
         _, prefix_tokens = self._prefix_cached(title, tuple(element.section_path))
         return max(16, max_total - prefix_tokens)
@@ -123,22 +151,23 @@ class Chunker:
         return prefix, (self._count([prefix])[0] if prefix else 0)
 
     def _to_chunks(
-        self, parsed: ParsedDocument, spans: list[tuple[int, int, Element]], *, doc_id: str, title: str, max_total: int
+        self, parsed: ParsedDocument, spans: list[tuple], *, doc_id: str, title: str, max_total: int
     ) -> list[Chunk]:
         chunks: list[Chunk] = []
         embed_texts = []
-        for start, end, element in spans:
+        spans = [span if len(span) == 4 else (*span, "") for span in spans]  # (start, end, element, lead)
+        for start, end, element, lead in spans:
             prefix, _ = self._prefix_cached(title, tuple(element.section_path))
-            embed_texts.append(prefix + parsed.text[start:end])
+            embed_texts.append(prefix + lead + parsed.text[start:end])
         counts = self._count(embed_texts)
-        for (start, end, element), embed_text, n in zip(spans, embed_texts, counts, strict=True):
-            text = parsed.text[start:end]
+        for (start, end, element, lead), embed_text, n in zip(spans, embed_texts, counts, strict=True):
+            text = lead + parsed.text[start:end]
             if n > max_total:  # separators between packed elements can add a few tokens: cut at a token edge
                 prefix = embed_text[: len(embed_text) - len(text)]
                 enc = self.tokenizer(embed_text, add_special_tokens=False, return_offsets_mapping=True)
                 cut = enc["offset_mapping"][max_total - 1][1]
-                end = start + max(1, cut - len(prefix))
-                text = parsed.text[start:end]
+                end = start + max(1, cut - len(prefix) - len(lead))
+                text = lead + parsed.text[start:end]
                 embed_text = prefix + text
                 n = self._count([embed_text])[0]
             chunks.append(
@@ -152,6 +181,7 @@ class Chunker:
                     char_start=start,
                     char_end=end,
                     token_count=n + SPECIAL_TOKENS,
+                    ocr_confidence=element.ocr_confidence,
                 )
             )
         return chunks

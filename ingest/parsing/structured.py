@@ -100,9 +100,23 @@ def _table_rows(element: Any) -> list[list[str]]:
 
 
 def _table_text(element: Any) -> str:
-    """Render a table row per line (`a | b | c`) instead of unstructured's one run of cells."""
-    rows = _table_rows(element)
-    return "\n".join(" | ".join(r) for r in rows) or element.text
+    """A table as Markdown (header, separator, a line per row) instead of unstructured's one run of cells."""
+    return markdown_table(_table_rows(element)) or element.text
+
+
+def markdown_table(rows: list[list[str]]) -> str:
+    """Rows as a Markdown table, the first row as header; ragged rows are padded. The chunker splits a long
+    one by rows and repeats the header (the first two lines) in every chunk."""
+    rows = [r for r in rows if any(c.strip() for c in r)]
+    if not rows:
+        return ""
+    width = max(len(r) for r in rows)
+
+    def line(cells: list[str]) -> str:
+        cells = [" ".join(c.split()).replace("|", "\\|") for c in cells] + [""] * (width - len(cells))
+        return "| " + " | ".join(cells) + " |"
+
+    return "\n".join([line(rows[0]), "|" + " --- |" * width, *(line(r) for r in rows[1:])])
 
 
 def table_data(name: str, rows: list[list[str]]) -> TableData | None:
@@ -144,9 +158,9 @@ def parse_structured(content: bytes, *, filename: str, fmt: str, title: str) -> 
         if page:
             pages.add(page)
         text = _table_text(el) if kind == "table" else (el.text or "")
-        if kind == "table" and fmt == "xlsx":
-            sheet = getattr(el.metadata, "page_name", None) or f"{title} {len(tables) + 1}"
-            if (table := table_data(sheet, _table_rows(el))) is not None:
+        if kind == "table":  # kept as rows too, for the agent's table_query (XLSX, HTML, DOCX, PPTX, ODT)
+            sheet = getattr(el.metadata, "page_name", None) if fmt == "xlsx" else None
+            if (table := table_data(sheet or f"{title} {len(tables) + 1}", _table_rows(el))) is not None:
                 tables.append(table)
         blocks.append(Block(kind, text, page, getattr(el.metadata, "category_depth", None)))
     if fmt in {"eml", "msg"} and not any(b.text.strip() for b in blocks) and _is_encrypted_mail(content):
@@ -160,7 +174,7 @@ def parse_structured(content: bytes, *, filename: str, fmt: str, title: str) -> 
 
 def _parse_delimited(content: bytes, *, fmt: str, title: str) -> ParsedDocument:
     """CSV/TSV with the csv module: every cell kept (of any size; the parser sandbox bounds memory), ragged
-    rows too, one `a | b | c` line per row."""
+    rows too, as a Markdown table."""
     import csv
 
     csv.field_size_limit(2**31 - 1)
@@ -173,8 +187,7 @@ def _parse_delimited(content: bytes, *, fmt: str, title: str) -> ParsedDocument:
         except csv.Error:  # a single column has no delimiter to find
             pass
     cells = list(csv.reader(io.StringIO(text), delimiter=delimiter))
-    rows = [" | ".join(c.strip() for c in row) for row in cells]
-    parsed = assemble([Block("table", "\n".join(r for r in rows if r.strip(" |")))], title=title)
+    parsed = assemble([Block("table", markdown_table(cells))], title=title)
     parsed.tables = [t for t in [table_data(title, cells)] if t is not None]
     return parsed
 
