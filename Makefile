@@ -9,7 +9,7 @@ export DO_NOT_TRACK := 1
 # llama-cpp-python builds from source (~5 min on 2 cores); portable CPU flags, not -march=native.
 export CMAKE_ARGS ?= -DGGML_NATIVE=OFF -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON
 
-.PHONY: install install-dev run test debian-packages bench-ingest clean
+.PHONY: install install-dev run test debian-packages run-packages bench-ingest clean
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -27,7 +27,7 @@ $(TEST_STAMP): $(RUN_STAMP)
 	$(BIN)/pip install -q -c requirements/constraints.txt -e '.[dev]'
 	touch $@
 
-install: $(RUN_STAMP)
+install: $(RUN_STAMP) run-packages
 
 install-dev: $(TEST_STAMP)
 
@@ -48,13 +48,27 @@ test: install-dev debian-packages
 
 # Servers the tests start themselves: redis-server (Celery), Dovecot (the IMAP connector). PostgreSQL 15 comes
 # with the machines. Installed from Debian when missing; their system services are never started.
+# Debian packages as package:what-shows-it-is-there (a command, or a file). Running needs OCR (Tesseract with
+# English, German and Korean) and LibreOffice for legacy Office files; the tests add servers and a browser.
+TESSDATA := /usr/share/tesseract-ocr/5/tessdata
+LO_REGISTRY := /usr/lib/libreoffice/share/.registry
+RUN_DEBIAN_PACKAGES := tesseract-ocr:tesseract tesseract-ocr-eng:$(TESSDATA)/eng.traineddata \
+	tesseract-ocr-deu:$(TESSDATA)/deu.traineddata tesseract-ocr-kor:$(TESSDATA)/kor.traineddata \
+	libreoffice-writer-nogui:$(LO_REGISTRY)/writer.xcd \
+	libreoffice-impress-nogui:$(LO_REGISTRY)/impress.xcd \
+	libreoffice-calc-nogui:$(LO_REGISTRY)/calc.xcd
 DEBIAN_PACKAGES := redis-server:redis-server dovecot-imapd:dovecot chromium:chromium
-debian-packages:
-	@missing=""; for pair in $(DEBIAN_PACKAGES); do command -v $${pair#*:} >/dev/null || [ -x /usr/sbin/$${pair#*:} ] \
-		|| missing="$$missing $${pair%%:*}"; done; \
+define apt_install
+	@missing=""; for pair in $(1); do command -v $${pair#*:} >/dev/null || [ -e $${pair#*:} ] \
+		|| [ -x /usr/sbin/$${pair#*:} ] || missing="$$missing $${pair%%:*}"; done; \
 	if [ -n "$$missing" ]; then \
-		{ apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; } \
-		|| { echo "install the Debian packages$$missing to run the tests"; exit 1; }; fi
+		{ apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(2) $$missing >/dev/null; } \
+		|| { echo "install the Debian packages$$missing"; exit 1; }; fi
+endef
+run-packages:
+	$(call apt_install,$(RUN_DEBIAN_PACKAGES),--no-install-recommends)
+debian-packages:
+	$(call apt_install,$(DEBIAN_PACKAGES),)
 
 bench-ingest: install
 	$(BIN)/citewise bench ingest ../shared/evaldata/scifact-dev/corpus.jsonl

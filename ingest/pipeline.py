@@ -34,7 +34,9 @@ from citewise.connectors.base import (
 from citewise.db import init_db
 from citewise.errors import DocumentError
 from citewise.ingest.chunking import Chunker
+from citewise.ingest.containers import ContainerLimits, children_of, expand
 from citewise.ingest.parsing.limits import ArchiveLimits
+from citewise.ingest.parsing.ocr import OcrLimits
 from citewise.ingest.parsing.sandbox import ParserSandbox, SandboxLimits
 from citewise.ingest.progress import NoProgress, Progress
 from citewise.ingest.recovery import disk_errors_named, ensure_free_space, recover_pending
@@ -82,6 +84,7 @@ class _Pending:
     chunks: list[Chunk] | None = None
     tables: list[TableData] = field(default_factory=list)
     content_hash: str | None = None
+    language: str | None = None  # detected once per document; its chunks' BM25 analyser
 
 
 class Ingestor(IndexAccess):
@@ -124,8 +127,27 @@ class Ingestor(IndexAccess):
                 max_members=cfg.max_archive_members,
                 max_ratio=cfg.max_compression_ratio,
             ),
+            ocr=OcrLimits(
+                languages=cfg.ocr_languages,
+                max_pages=cfg.ocr_max_pages,
+                page_timeout_s=cfg.ocr_page_timeout_s,
+                file_timeout_s=cfg.ocr_file_timeout_s,
+            )
+            if cfg.ocr
+            else None,
         )
         return ParserSandbox(limits, max_bytes=int(cfg.max_file_mb * 1_000_000), in_process=not cfg.sandbox)
+
+    @cached_property
+    def container_limits(self) -> ContainerLimits:
+        cfg = self.settings.ingest
+        return ContainerLimits(
+            max_members=cfg.max_archive_members,
+            max_total_bytes=cfg.max_container_mb * 2**20,
+            max_member_bytes=int(cfg.max_file_mb * 1_000_000),
+            max_depth=cfg.max_container_depth,
+            max_ratio=cfg.max_compression_ratio,
+        )
 
     @cached_property
     def cache(self) -> EmbeddingCache:
@@ -186,13 +208,15 @@ class Ingestor(IndexAccess):
 
             connector.set_known_groups(stored_groups(self._sessions, tenant, connector.source_id))
         try:
-            for item in connector.load():
+            for item in expand(connector.load(), self.container_limits):
                 if isinstance(item, DeletedItem | PermissionsChanged):
                     self._change(item, tenant, known, seen, report)
                     progress.advance(1)
                     continue
                 if isinstance(item, UnchangedItem):
                     seen.add(doc_id_for(self.collection, tenant, item.uri))
+                    members = children_of(item.uri)  # an unchanged container keeps its members
+                    seen.update(d for d, row in known.items() if row.uri.startswith(members))
                     report.unchanged += 1
                     progress.advance(1)
                     continue
@@ -291,6 +315,7 @@ class Ingestor(IndexAccess):
                 parsed = self.parser.parse(p.doc)
                 p.chunks = self.chunker.run(parsed, doc_id=p.doc_id, title=p.doc.title)
                 p.tables = parsed.tables
+                p.language = self.sparse.detect(parsed.text)
                 ready.append(p)
             except Exception as exc:  # one bad document never stops the batch
                 message = str(exc) if isinstance(exc, DocumentError) else f"internal: {type(exc).__name__}: {exc}"
@@ -308,7 +333,10 @@ class Ingestor(IndexAccess):
         if self._local_index:
             ensure_free_space(self.settings.data_dir, len(chunks))
         vectors = self._embed(chunks, report)
-        sparse = self.sparse.embed_documents([c.embed_text for c in chunks])
+        by_doc_language = {p.doc_id: p.language for p in ready}
+        sparse = self.sparse.embed_documents(
+            [c.embed_text for c in chunks], [by_doc_language[c.doc_id] for c in chunks]
+        )
         by_doc = {p.doc_id: p for p in ready}
         points = [
             Point(
@@ -367,6 +395,8 @@ class Ingestor(IndexAccess):
             char_start=chunk.char_start,
             char_end=chunk.char_end,
             text=chunk.text,
+            ocr_confidence=chunk.ocr_confidence,
+            language=p.language,
             modified_at=doc.modified_at.isoformat() if doc.modified_at else None,
             meta=_scalar_meta(doc),
             status="pending",

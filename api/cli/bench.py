@@ -35,6 +35,17 @@ def bench_ingest(
     print_result(result, as_json)
 
 
+@app.command("legacy")
+def bench_legacy(
+    folder: Annotated[Path, typer.Argument(help="a folder with .doc, .ppt and .xls files")],
+    as_json: JsonOpt = False,
+) -> None:
+    """Legacy Office files through each converter: how many each reads and its median time per file."""
+    from citewise.evals.bench_legacy import run_legacy_benchmark
+
+    print_result(run_legacy_benchmark(folder, log=log_to_stderr), as_json)
+
+
 @app.command("query")
 def bench_query(
     dataset: BeirArg,

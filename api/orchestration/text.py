@@ -45,8 +45,10 @@ def _bm25() -> Bm25Encoder:
 
 
 def terms(text: str) -> set[str]:
-    """Stemmed content terms (stopwords dropped), as BM25 sees them."""
-    return set(_bm25().terms(text))
+    """Content terms (stop words dropped, stemmed or Korean morphemes), as BM25 sees them, in the text's own
+    language: a German question and a German passage meet on German stems."""
+    bm25 = _bm25()
+    return set(bm25.terms(text, bm25.detect(text)))
 
 
 def support(claim: str, source: str) -> float:

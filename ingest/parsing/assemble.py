@@ -16,6 +16,7 @@ class Block:
     text: str
     page: int | None = None
     depth: int | None = None  # heading depth for titles (0 = top level)
+    ocr_confidence: float | None = None  # read by OCR: Tesseract's mean word confidence on its page (0-100)
 
 
 def assemble(blocks: list[Block], *, title: str = "", pages: int | None = None) -> ParsedDocument:
@@ -43,6 +44,7 @@ def assemble(blocks: list[Block], *, title: str = "", pages: int | None = None) 
                 section_path=[h for _, h in headings],
                 char_start=pos,
                 char_end=pos + len(text),
+                ocr_confidence=block.ocr_confidence,
             )
         )
         parts.append(text)

@@ -8,7 +8,6 @@ from citewise.errors import (
     CorruptDocumentError,
     EmptyDocumentError,
     EncryptedDocumentError,
-    LegacyFormatError,
     UnsupportedFormatError,
 )
 
@@ -48,23 +47,22 @@ LEGACY = {
     "ppt": ("PowerPoint 97-2003 presentation", "pptx"),
     "xls": ("Excel 97-2003 workbook", "xlsx"),
 }
+CIPHERTEXT = {
+    "p7m": "an S/MIME-encrypted message",
+    "p7c": "an S/MIME-encrypted message",
+    "pgp": "PGP-encrypted",
+    "gpg": "PGP-encrypted",
+}
+IMAGES = {"png", "jpg", "jpeg", "gif", "bmp", "tif", "tiff", "webp"}  # OCR'd (ocr.py)
 BINARY_KINDS = {
-    "png": "image",
-    "jpg": "image",
-    "jpeg": "image",
-    "gif": "image",
-    "bmp": "image",
-    "tif": "image",
-    "tiff": "image",
     "heic": "image",
-    "webp": "image",
     "mp3": "audio",
     "wav": "audio",
     "mp4": "video",
     "mov": "video",
-    "zip": "archive",
-    "gz": "archive",
-    "tar": "archive",
+    "zip": "archive (opened by the ingestor into its members, not parsed as one file)",
+    "gz": "archive (only .tar.gz is opened)",
+    "tar": "archive (opened by the ingestor into its members, not parsed as one file)",
     "7z": "archive",
     "exe": "executable",
     "bin": "binary",
@@ -90,9 +88,19 @@ def detect_format(filename: str, content: bytes) -> str:
         raise EmptyDocumentError("the file is empty (0 bytes)")
     if ext in LEGACY:
         what, modern = LEGACY[ext]
-        raise LegacyFormatError(
-            f".{ext} ({what}) is a legacy binary format that is not parsed; save it as .{modern} and ingest that"
-        )
+        if content.startswith(ZIP_MAGIC):  # a modern file saved under the old name (seen in the wild)
+            return modern
+        if not content.startswith(OLE_MAGIC):
+            raise CorruptDocumentError(f"not a valid .{ext} file ({what}: no OLE container); damaged or mislabelled")
+        if _ole_encrypted(content):
+            raise EncryptedDocumentError(
+                f"the .{ext} file is password-protected; remove the password and ingest it again"
+            )
+        return ext  # converted by LibreOffice (legacy.py)
+    if ext in IMAGES:
+        return "image"
+    if ext in CIPHERTEXT:
+        raise EncryptedDocumentError(f"the .{ext} file is {CIPHERTEXT[ext]}: only ciphertext, nothing to read")
     fmt = EXTENSIONS.get(ext)
     if fmt is None:
         if ext in BINARY_KINDS:
@@ -114,3 +122,37 @@ def detect_format(filename: str, content: bytes) -> str:
     if fmt == "pdf" and b"%PDF-" not in content[:1024]:
         raise CorruptDocumentError("not a valid PDF (no %PDF header); it is damaged or mislabelled")
     return fmt
+
+
+def _ole_encrypted(content: bytes) -> bool:
+    """A password-protected Word, Excel or PowerPoint 97-2003 file (its OLE streams say so)."""
+    import io
+
+    import olefile
+
+    try:
+        with olefile.OleFileIO(io.BytesIO(content)) as ole:
+            if ole.exists("EncryptedSummary") or ole.exists("EncryptionInfo"):
+                return True  # PowerPoint's, and any file encrypted with the RC4 CryptoAPI scheme
+            if ole.exists("WordDocument"):
+                fib = ole.openstream("WordDocument").read(12)
+                return len(fib) >= 12 and bool(int.from_bytes(fib[10:12], "little") & 0x0100)  # fEncrypted
+            for name in ("Workbook", "Book"):
+                if ole.exists(name):
+                    return _biff_filepass(ole.openstream(name).read(8192))
+    except OSError:
+        return False
+    return False
+
+
+def _biff_filepass(stream: bytes) -> bool:
+    """Whether the first BIFF records of a workbook stream hold FILEPASS (0x002F): the workbook is encrypted."""
+    at = 0
+    for _ in range(64):
+        if at + 4 > len(stream):
+            return False
+        kind, size = int.from_bytes(stream[at : at + 2], "little"), int.from_bytes(stream[at + 2 : at + 4], "little")
+        if kind == 0x002F:
+            return True
+        at += 4 + size
+    return False

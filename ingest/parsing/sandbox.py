@@ -26,6 +26,7 @@ import psutil
 from citewise.errors import DocumentError
 from citewise.ingest.parsing.dispatch import parse_document
 from citewise.ingest.parsing.limits import ArchiveLimits
+from citewise.ingest.parsing.ocr import OcrLimits
 from citewise.models import ParsedDocument, RawDocument
 
 POLL_S = 0.02
@@ -56,6 +57,7 @@ class SandboxLimits:
     output_chars: int = 64 * 1024**2  # parsed text of one file
     address_space_bytes: int = 16 * 1024**3  # rlimit backstop (virtual: thread arenas and mappings count)
     archive: ArchiveLimits = ArchiveLimits()
+    ocr: OcrLimits | None = OcrLimits()  # None: no OCR
 
 
 def _serve(conn: Connection, address_space: int) -> None:
@@ -70,7 +72,7 @@ def _serve(conn: Connection, address_space: int) -> None:
             return
         doc, max_bytes, limits = job
         try:
-            parsed = parse_document(doc, max_bytes=max_bytes, archive_limits=limits.archive)
+            parsed = parse_document(doc, max_bytes=max_bytes, archive_limits=limits.archive, ocr=limits.ocr)
             if len(parsed.text) > limits.output_chars:
                 raise DocumentError(
                     f"the file expands to {len(parsed.text):,} characters of text, over the limit of "
@@ -146,7 +148,9 @@ class ParserSandbox:
 
     def parse(self, doc: RawDocument) -> ParsedDocument:
         if doc.text is not None or self.in_process:  # records are already text: nothing to decompress
-            return parse_document(doc, max_bytes=self.max_bytes, archive_limits=self.limits.archive)
+            return parse_document(
+                doc, max_bytes=self.max_bytes, archive_limits=self.limits.archive, ocr=self.limits.ocr
+            )
         worker = self._acquire(self.limits.address_space_bytes)
         try:
             try:

@@ -2,7 +2,13 @@
 
 Documents get BM25's saturated term frequency; queries get 1 per distinct term. IDF is left to Qdrant
 (sparse vector `modifier=IDF`), which keeps it right as the collection grows without re-encoding.
-Term ids are CRC32 of the stemmed term (stable across processes and versions).
+Term ids are CRC32 of the analysed term (stable across processes and versions).
+
+Terms come from an analyser per language (`ANALYSERS`): Snowball stemming and stop words for English,
+German and the other Snowball languages, Korean morphemes from kiwipiepy (its model ships in its package).
+A document's language is detected once (lingua, among `sparse.languages`) and applies to all its chunks; a
+query's is detected too, and a short or ambiguous one (confidence under `query_language_confidence`) is
+analysed as the default `language`.
 """
 
 from __future__ import annotations
@@ -30,6 +36,76 @@ STOPWORDS = frozenset(
 )
 
 
+GERMAN_STOPWORDS = frozenset(
+    """aber alle allem allen aller alles als also am an ander andere anderem anderen anderer anderes auch auf
+    aus bei bin bis bist da damit dann das dass dein deine dem den denn der des dessen dich die dies diese
+    diesem diesen dieser dieses dir doch dort du durch ein eine einem einen einer eines er es euer eure für
+    hab habe haben hat hatte hier hin hinter ich ihm ihn ihnen ihr ihre im in ist ja jede jedem jeden jeder
+    jedes jetzt kann kein keine können man mein meine mich mir mit muss nach nicht nichts noch nun nur ob
+    oder ohne sehr sein seine sich sie sind so soll sondern über um und uns unser unter viel vom von vor
+    war waren warum was weil welche welchem welchen welcher welches wenn wer werde werden wie wieder will
+    wir wird wo wollen würde zu zum zur zwar zwischen""".split()
+)
+STOPWORDS_BY_LANGUAGE = {"english": STOPWORDS, "german": GERMAN_STOPWORDS}
+KOREAN_CONTENT_TAGS = ("NNG", "NNP", "NR", "SL", "SH", "SN", "XR", "VV", "VA", "MAG")  # nouns, stems, foreign
+
+
+class SnowballAnalyser:
+    """Lower-cased words minus stop words, stemmed by the language's Snowball stemmer (PyStemmer)."""
+
+    def __init__(self, language: str) -> None:
+        self._stemmer = Stemmer.Stemmer(language)
+        self._stop = STOPWORDS_BY_LANGUAGE.get(language, frozenset())
+
+    def terms(self, text: str) -> list[str]:
+        words = [w for w in TOKEN_RE.findall(text.lower()) if w not in self._stop and len(w) < 40]
+        return self._stemmer.stemWords(words)
+
+
+class KoreanAnalyser:
+    """Korean morphemes (kiwipiepy): nouns, verb and adjective stems and foreign words, without particles
+    and endings, so 파일을 and 파일은 are both 파일. Other scripts in the text go through English stemming."""
+
+    def __init__(self) -> None:
+        from kiwipiepy import Kiwi
+
+        self._kiwi = Kiwi()
+        self._latin = SnowballAnalyser("english")
+
+    def terms(self, text: str) -> list[str]:
+        out = []
+        for token in self._kiwi.tokenize(text):
+            tag = token.tag.split("-")[0]
+            if tag not in KOREAN_CONTENT_TAGS:
+                continue
+            out.extend(self._latin.terms(token.form) if tag == "SL" else [token.form])
+        return out
+
+
+def _analyser(language: str) -> SnowballAnalyser | KoreanAnalyser:
+    return KoreanAnalyser() if language == "korean" else SnowballAnalyser(language)
+
+
+class LanguageDetector:
+    """lingua among the configured languages (its models load lazily; only these few are built)."""
+
+    def __init__(self, languages: list[str]) -> None:
+        from lingua import Language, LanguageDetectorBuilder
+
+        chosen = [getattr(Language, name.upper()) for name in languages]
+        self._detector = LanguageDetectorBuilder.from_languages(*chosen).build() if len(chosen) > 1 else None
+        self._only = languages[0] if len(chosen) == 1 else None
+
+    def detect(self, text: str) -> tuple[str, float]:
+        """(language, confidence 0-1) of the text."""
+        if self._detector is None:
+            return self._only or "english", 1.0
+        values = self._detector.compute_language_confidence_values(text[:1000])
+        if not values:
+            return "english", 0.0
+        return values[0].language.name.lower(), values[0].value
+
+
 @dataclass(slots=True)
 class SparseVector:
     indices: list[int] = field(default_factory=list)
@@ -39,12 +115,35 @@ class SparseVector:
 class Bm25Encoder:
     def __init__(self, settings: SparseSettings | None = None) -> None:
         self.settings = settings or SparseSettings()
-        self._stemmer = Stemmer.Stemmer(self.settings.language)
+        self._analysers: dict[str, SnowballAnalyser | KoreanAnalyser] = {}
+        self._detector: LanguageDetector | None = None
         self._cache: dict[str, int] = {}
 
-    def terms(self, text: str) -> list[str]:
-        words = [w for w in TOKEN_RE.findall(text.lower()) if w not in STOPWORDS and len(w) < 40]
-        return self._stemmer.stemWords(words)
+    def analyser(self, language: str | None) -> SnowballAnalyser | KoreanAnalyser:
+        language = language or self.settings.language
+        if language not in self._analysers:
+            self._analysers[language] = _analyser(language)
+        return self._analysers[language]
+
+    def detect(self, text: str) -> str:
+        """The language of a document's text (the default when detection is off or unsure)."""
+        if not self.settings.detect_language:
+            return self.settings.language
+        if self._detector is None:
+            self._detector = LanguageDetector(list(dict.fromkeys([self.settings.language, *self.settings.languages])))
+        language, confidence = self._detector.detect(text)
+        return language if confidence >= self.settings.language_confidence else self.settings.language
+
+    def query_language(self, text: str) -> str:
+        if not self.settings.detect_language:
+            return self.settings.language
+        if self._detector is None:
+            self.detect("")
+        language, confidence = self._detector.detect(text)
+        return language if confidence >= self.settings.query_language_confidence else self.settings.language
+
+    def terms(self, text: str, language: str | None = None) -> list[str]:
+        return self.analyser(language).terms(text)
 
     def _term_id(self, term: str) -> int:
         tid = self._cache.get(term)
@@ -58,8 +157,8 @@ class Bm25Encoder:
         items = sorted(weights.items())
         return SparseVector([i for i, _ in items], [v for _, v in items])
 
-    def embed_document(self, text: str) -> SparseVector:
-        terms = self.terms(text)
+    def embed_document(self, text: str, language: str | None = None) -> SparseVector:
+        terms = self.terms(text, language)
         if not terms:
             return SparseVector()
         k1, b = self.settings.k1, self.settings.b
@@ -70,8 +169,9 @@ class Bm25Encoder:
             weights[tid] = weights.get(tid, 0.0) + tf * (k1 + 1) / (tf + norm)
         return self._merge(weights)
 
-    def embed_documents(self, texts: list[str]) -> list[SparseVector]:
-        return [self.embed_document(t) for t in texts]
+    def embed_documents(self, texts: list[str], languages: list[str] | None = None) -> list[SparseVector]:
+        return [self.embed_document(t, languages[i] if languages else None) for i, t in enumerate(texts)]
 
-    def embed_query(self, text: str) -> SparseVector:
-        return self._merge({self._term_id(t): 1.0 for t in set(self.terms(text))})
+    def embed_query(self, text: str, language: str | None = None) -> SparseVector:
+        terms = self.terms(text, language or self.query_language(text))
+        return self._merge({self._term_id(t): 1.0 for t in set(terms)})

@@ -17,13 +17,13 @@ def test_ingest_and_search_json(tmp_path, monkeypatch):
     folder = tmp_path / "docs"
     folder.mkdir()
     (folder / "policy.md").write_text("# Holidays\n\nEmployees get 27 days of paid holiday per year.\n")
-    (folder / "old.doc").write_bytes((DOCS / "bad" / "fake.doc").read_bytes())
+    (folder / "locked.pdf").write_bytes((DOCS / "bad" / "password.pdf").read_bytes())
     result = runner.invoke(app, ["ingest", str(folder), "--json"])
     assert result.exit_code == 0, result.output
     report = json.loads(result.stdout)
     assert {"added", "updated", "unchanged", "deleted", "failed", "chunks", "seconds", "errors"} <= set(report)
     assert report["added"] == 1 and report["failed"] == 1
-    assert report["errors"][0]["path"].endswith("old.doc") and "legacy_format" in report["errors"][0]["error"]
+    assert report["errors"][0]["path"].endswith("locked.pdf") and "encrypted" in report["errors"][0]["error"]
 
     result = runner.invoke(app, ["search", "how many holiday days", "--k", "3", "--json"])
     assert result.exit_code == 0, result.output

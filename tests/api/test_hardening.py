@@ -235,12 +235,12 @@ def test_big_uploads_are_queued_and_never_hold_up_the_request(env):
                         headers=auth(keys, "admin"))  # fmt: skip
         assert time.perf_counter() - started < 3 and r.status_code == 202, r.text
         small_id = r.json()["upload_id"]
-        bad = client.post("/v1/documents", files={"file": ("old.doc", (DOCS / "bad" / "fake.doc").read_bytes())},
+        bad = client.post("/v1/documents", files={"file": ("locked.pdf", (DOCS / "bad" / "password.pdf").read_bytes())},
                           headers=auth(keys, "admin")).json()["upload_id"]  # fmt: skip
         assert client.get(f"/v1/uploads/{big_id}", headers=auth(keys, "globex")).status_code == 404
         done = [_poll(client, keys, job) for job in (big_id, small_id, bad)]
         assert [d["status"] for d in done] == ["succeeded", "succeeded", "failed"], done
-        assert done[0]["chunks"] > 10 and "legacy_format" in done[2]["error"]
+        assert done[0]["chunks"] > 10 and "encrypted" in done[2]["error"]
         listed = {d["doc_id"] for d in client.get("/v1/documents", headers=auth(keys, "admin")).json()["documents"]}
         assert {done[0]["doc_id"], done[1]["doc_id"]} <= listed
     finally:

@@ -180,9 +180,9 @@ def test_sessions_condense_follow_ups_and_belong_to_their_owner(env):
 
 def test_upload_list_delete_and_bad_files(env):
     client, keys, _ = env
-    bad = (DOCS / "bad" / "fake.doc").read_bytes()
-    r = client.post("/v1/documents", files={"file": ("old.doc", bad)}, headers=auth(keys, "bob"))
-    assert r.status_code == 422 and "legacy_format" in r.json()["detail"]
+    bad = (DOCS / "bad" / "password.pdf").read_bytes()
+    r = client.post("/v1/documents", files={"file": ("locked.pdf", bad)}, headers=auth(keys, "bob"))
+    assert r.status_code == 422 and "encrypted" in r.json()["detail"]
     r = client.post("/v1/documents", files={"file": ("empty.txt", b"")}, headers=auth(keys, "bob"))
     assert r.status_code == 422 and "empty" in r.json()["detail"]
     r = client.post(

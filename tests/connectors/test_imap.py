@@ -13,6 +13,7 @@ import pytest
 from citewise.connectors.base import UnchangedItem
 from citewise.connectors.imap import ImapConnector
 from citewise.errors import ConfigError
+from citewise.ingest.containers import ContainerLimits, expand
 from tests.connectors.conformance import START, ConnectorConformance
 
 
@@ -75,13 +76,28 @@ class TestImapConformance(ConnectorConformance):
 
 def test_attachments_are_documents_linked_to_their_message_and_the_owner_reads_them(source):
     source.put("payslip", "Your payslip for March is attached.", ("payslip.txt", b"Net pay: 4,210 euros."))
-    docs = {d.title: d for d in source.connector().load()}
+    docs = {d.title: d for d in expand(source.connector().load(), ContainerLimits())}  # as the ingestor opens it
     message, attached = docs["payslip"], docs["payslip.txt (payslip)"]
     assert attached.metadata["attached_to"] == message.uri and attached.content == b"Net pay: 4,210 euros."
     assert message.acl == ["user:ann@example.com"] and attached.acl == ["user:ann@example.com"]
     with source._client() as client:  # the sync opened the folder read-only: nothing was marked as seen
         client.select(source.folder)
         assert client.uid("SEARCH", None, "SEEN")[1] == [b""]
+
+
+def test_an_unchanged_message_keeps_its_attachments_on_the_next_sync(source, settings, encoder):
+    from citewise.ingest.pipeline import Ingestor
+
+    source.put("invoice", "The invoice is attached.", ("invoice.txt", b"Invoice 77: 1,200 euros, due in May."))
+    ing = Ingestor(settings, encoder=encoder)
+    try:
+        first = ing.sync(source.connector())
+        again = ing.sync(source.connector())  # the message is listed as unchanged, not fetched
+        assert again.deleted == again.added == 0 and first.added == again.unchanged + 1  # + the attachment
+        uris = {row.uri for row in ing.state.for_source(source.connector().source_id, "default").values()}
+        assert any(u.endswith("!/1/invoice.txt") for u in uris)
+    finally:
+        ing.close()
 
 
 def test_known_messages_are_listed_not_fetched(source):

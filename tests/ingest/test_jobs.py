@@ -22,7 +22,7 @@ def folder(tmp_path):
     d.mkdir()
     for i in range(5):
         (d / f"doc{i}.txt").write_text(f"Document {i} explains topic number {i} in a sentence or two.")
-    (d / "old.doc").write_bytes((DOCS / "bad" / "fake.doc").read_bytes())
+    (d / "locked.pdf").write_bytes((DOCS / "bad" / "password.pdf").read_bytes())
     return d
 
 
@@ -38,7 +38,7 @@ def test_in_process_job_records_progress_and_bad_files(settings, encoder, folder
     job = store.job(job_id)
     assert job.status == "succeeded" and job.backend == "inprocess" and job.attempts == 1
     assert (job.total, job.done, job.failed) == (6, 6, 1) and job.chunks >= 5
-    assert job.errors[0]["path"].endswith("old.doc") and "legacy_format" in job.errors[0]["error"]
+    assert job.errors[0]["path"].endswith("locked.pdf") and "encrypted" in job.errors[0]["error"]
     assert job.started_at and job.finished_at and job.finished_at >= job.started_at
     assert {p.payload.tenant for p in ingestor.store.scroll()} == {"acme"}
     # idempotent: a second run of the same job converges to the same index

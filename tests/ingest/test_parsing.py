@@ -34,6 +34,9 @@ GOOD = [
     ("fake-doc.rtf", ["My first paragraph"]),
     ("eng_spa_mult.epub", []),
     ("fake-memo.pdf", []),
+    ("fake.doc", ["Lorem ipsum"]),  # legacy formats: converted by LibreOffice, parsed as the modern format
+    ("tests-example.xls", ["What is 2+2?"]),
+    ("fake-power-point.ppt", ["bullet slide layout"]),
 ]
 
 
@@ -80,8 +83,6 @@ def test_json_is_flattened_to_key_paths(tmp_path):
 
 
 BAD = [
-    ("fake.doc", "legacy_format", ".docx"),
-    ("tests-example.xls", "legacy_format", ".xlsx"),
     ("password_protected.xlsx", "encrypted", "password"),
     ("password.pdf", "encrypted", "password"),
     ("fake-encrypted.msg", "encrypted", "encrypted"),
@@ -98,11 +99,37 @@ def test_bad_documents_fail_with_specific_reason(name, kind, hint):
     assert hint in str(info.value)
 
 
-def test_legacy_ppt_named_by_extension(tmp_path):
+@pytest.mark.integration
+def test_a_damaged_legacy_file_fails_alone_and_a_mislabelled_one_is_read(tmp_path):
     f = tmp_path / "deck.ppt"
     f.write_bytes(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\0" * 100)
-    with pytest.raises(DocumentError, match="pptx"):
+    with pytest.raises(DocumentError) as info:
         parse_document(_raw(f))
+    assert info.value.kind == "corrupt" and "LibreOffice could not read" in str(info.value)
+    g = tmp_path / "old.doc"
+    g.write_text("no OLE container at all")
+    with pytest.raises(DocumentError, match="no OLE container"):
+        parse_document(_raw(g))
+    docx_named_doc = tmp_path / "simple.doc"  # a .docx saved under the old name
+    docx_named_doc.write_bytes((DOCS / "simple.docx").read_bytes())
+    assert "Parrots" in parse_document(_raw(docx_named_doc)).text
+
+
+def test_legacy_files_keep_sections_sheets_and_tables():
+    xls = parse_document(_raw(DOCS / "tests-example.xls"))
+    assert xls.tables and xls.pages and "What is 2+2?" in xls.text  # sheets as pages, rows for table_query
+    ppt = parse_document(_raw(DOCS / "fake-power-point.ppt"))
+    assert ppt.pages and ppt.elements[0].section_path  # slides and their titles, as for .pptx
+
+
+def test_encrypted_legacy_files_are_named_as_such(tmp_path):
+    import olefile  # noqa: F401 - the detector reads the OLE streams
+
+    from citewise.ingest.parsing.detect import _biff_filepass
+
+    bof = (0x0809).to_bytes(2, "little") + (4).to_bytes(2, "little") + b"\0" * 4
+    filepass = (0x002F).to_bytes(2, "little") + (2).to_bytes(2, "little") + b"\0\0"
+    assert _biff_filepass(bof + filepass) and not _biff_filepass(bof + bof)
 
 
 def test_scanned_pdf_without_text_layer(tmp_path):
@@ -124,7 +151,7 @@ def test_scanned_pdf_without_text_layer(tmp_path):
     [
         ("report.pdf", b"just some text, not a pdf", "corrupt"),
         ("notes.docx", b"plain text pretending to be docx", "corrupt"),
-        ("photo.png", b"\x89PNG\r\n\x1a\n\0\0\0", "unsupported_format"),
+        ("photo.png", b"\x89PNG\r\n\x1a\n\0\0\0", "corrupt"),  # images are OCR'd: a broken one says so
         ("blob.dat", b"\0\1\2\3" * 100, "unsupported_format"),
         ("broken.json", b'{"a": ', "corrupt"),
     ],

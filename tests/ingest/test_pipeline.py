@@ -53,13 +53,13 @@ def test_add_unchanged_change_delete(settings, encoder, folder, backend):
 
 
 def test_bad_files_fail_alone_with_reasons(settings, encoder, folder):
-    for bad in ("fake.doc", "password.pdf", "empty.txt"):
+    for bad in ("password_protected.xlsx", "password.pdf", "empty.txt"):
         shutil.copy(DOCS / "bad" / bad, folder / bad)
     ing = Ingestor(settings, encoder=encoder)
     report = ing.sync(FilesystemConnector(path=folder))
     assert report.added == 3 and report.failed == 3
     reasons = {e.path.rsplit("/", 1)[-1]: e.error for e in report.errors}
-    assert reasons["fake.doc"].startswith("legacy_format:")
+    assert reasons["password_protected.xlsx"].startswith("encrypted:")
     assert reasons["password.pdf"].startswith("encrypted:")
     assert reasons["empty.txt"].startswith("empty:")
     again = ing.sync(FilesystemConnector(path=folder))  # failures are retried and reported again, nothing lost
