@@ -402,6 +402,10 @@ class RouterSettings(BaseModel):
         default_factory=dict, description="tenant -> route -> extra example utterances for that tenant"
     )
     disabled_routes: list[str] = Field(default_factory=list, description="routes never chosen")
+    languages: list[str] = Field(
+        default_factory=lambda: ["english"],
+        description="the languages the prototypes are written in; a question in another goes to knowledge",
+    )
 
 
 class CacheSettings(BaseModel):

@@ -51,6 +51,11 @@ def terms(text: str) -> set[str]:
     return set(bm25.terms(text, bm25.detect(text)))
 
 
+def query_language(text: str) -> str:
+    """A question's language, as BM25 analyses it (the default one when short or ambiguous)."""
+    return _bm25().query_language(text)
+
+
 def support(claim: str, source: str) -> float:
     """Share of the claim's content terms found in the source (1.0 = every term present)."""
     wanted = terms(claim)

@@ -10,7 +10,8 @@ The classifier works offline in about a millisecond: the question's vector (the 
 reused by retrieval) against prototype utterances per route (`examples.json`, plus per-tenant ones from
 settings); a route's score is the mean of its two nearest examples, plus a bonus when one of its rules
 matches. A route other than `knowledge` wins only by `router.margin` over the runner-up; otherwise the
-question is answered from the documents, where the answerability check still guards the result.
+question is answered from the documents, where the answerability check still guards the result. A question
+in a language the prototypes are not written in (`router.languages`) goes to `knowledge` unrouted.
 """
 
 from __future__ import annotations
@@ -26,6 +27,13 @@ import numpy as np
 from pydantic import BaseModel, Field
 
 from citewise.settings import RouterSettings
+
+
+def _language(question: str) -> str:
+    from citewise.api.orchestration.text import query_language
+
+    return query_language(question)
+
 
 ROUTES = ("knowledge", "conversational", "out_of_scope", "multi_step", "structured")
 EXAMPLES = Path(__file__).parent / "examples.json"
@@ -114,6 +122,9 @@ class Router:
         return out
 
     def route(self, question: str, vector: np.ndarray, tenant: str) -> Route:
+        language = _language(question)
+        if language not in self.settings.languages:  # English prototypes say nothing about a Korean question
+            return Route(name="knowledge", confidence=0.0, reason=f"language:{language}")
         scores = self.scores(question, vector, tenant)
         ranked = sorted(scores.items(), key=lambda kv: kv[1], reverse=True)
         best, score = ranked[0]
