@@ -139,17 +139,17 @@ def _clean(path: str) -> str:
 
 
 def _zip_members(content: bytes, limits: ContainerLimits) -> Iterator[_Member]:
+    from citewise.errors import DocumentError
+    from citewise.ingest.parsing.limits import ArchiveLimits, check_archive
+
+    try:  # the same directory checks as for Office containers: count, expanded size, compression ratio
+        check_archive(content, "zip", ArchiveLimits(max_expanded_bytes=limits.max_total_bytes,
+                                                    max_members=limits.max_members, max_ratio=limits.max_ratio,
+                                                    ratio_floor_bytes=limits.ratio_floor_bytes))  # fmt: skip
+    except DocumentError as exc:
+        raise ContainerError(exc.args[0]) from None
     with zipfile.ZipFile(io.BytesIO(content)) as archive:
         infos = [i for i in archive.infolist() if not i.is_dir()]
-        _check(len(infos), sum(i.file_size for i in infos), limits)
-        for info in infos:
-            if info.file_size >= limits.ratio_floor_bytes and info.file_size > limits.max_ratio * max(
-                info.compress_size, 1
-            ):
-                ratio = info.file_size / max(info.compress_size, 1)
-                raise ContainerError(
-                    f"member {info.filename!r} expands {ratio:,.0f} times (limit {limits.max_ratio:g}): a zip bomb"
-                )
         for info in infos:
             if info.flag_bits & 0x1:
                 yield _Member(_clean(info.filename), None, "the member is encrypted (password-protected zip)")
@@ -214,16 +214,6 @@ def _eml_members(content: bytes, limits: ContainerLimits) -> Iterator[_Member]:
         if total > limits.max_total_bytes:
             raise ContainerError("the message's attachments are over the size limit")
         yield _Member(f"{n}/{name}", payload, mime_type=kind)
-
-
-def _check(count: int, total: int, limits: ContainerLimits) -> None:
-    if count > limits.max_members:
-        raise ContainerError(f"the archive holds {count:,} members, over the limit of {limits.max_members:,}")
-    if total > limits.max_total_bytes:
-        limit = limits.max_total_bytes / 2**20
-        raise ContainerError(
-            f"the archive expands to {total / 2**20:,.0f} MiB, over the {limit:,.0f} MiB limit (a zip bomb)"
-        )
 
 
 _MEMBERS = {"zip": _zip_members, "tar": _tar_members, "eml": _eml_members}
