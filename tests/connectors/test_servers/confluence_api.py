@@ -16,14 +16,14 @@ from __future__ import annotations
 import base64
 import json
 import re
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlencode, urlsplit
+
+from tests.connectors.test_servers.base import LoopbackServer, VendorHandler
 
 EMAIL, TOKEN = "bot@example.com", "atl-token-5566"
 
 
-class ConfluenceTestServer:
+class ConfluenceTestServer(LoopbackServer):
     def __init__(self) -> None:
         self.spaces: dict[str, dict] = {}
         self.pages: dict[str, dict] = {}
@@ -34,31 +34,18 @@ class ConfluenceTestServer:
         self._next_id = 65_600
         outer = self
 
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, *args) -> None:
-                pass
-
-            def _json(self, status: int, body: dict, headers: dict | None = None) -> None:
-                data = json.dumps(body).encode()
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json")
-                for k, v in (headers or {}).items():
-                    self.send_header(k, v)
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
-
+        class Handler(VendorHandler):
             def do_GET(self) -> None:  # noqa: N802
                 outer.requests.append(self.path)
                 expected = "Basic " + base64.b64encode(f"{EMAIL}:{TOKEN}".encode()).decode()
                 if self.headers.get("Authorization") != expected:
-                    return self._json(401, {"statusCode": 401, "message": "Client must be authenticated"})
+                    return self._send(401, {"statusCode": 401, "message": "Client must be authenticated"})
                 parts = urlsplit(self.path)
                 query = {k: v[0] for k, v in parse_qs(parts.query).items()}
                 for prefix in list(outer.busy):
                     if parts.path.startswith(prefix):
                         outer.busy.remove(prefix)
-                        return self._json(429, {"statusCode": 429, "message": "Rate limited"}, {"Retry-After": "1"})
+                        return self._send(429, {"statusCode": 429, "message": "Rate limited"}, {"Retry-After": "1"})
                 if m := re.fullmatch(r"/wiki/rest/api/space/([^/]+)", parts.path):
                     return self._space(m.group(1), query)
                 if parts.path == "/wiki/rest/api/content/search":
@@ -72,15 +59,15 @@ class ConfluenceTestServer:
                         links["next"] = (
                             f"/rest/api/group/member?name={query['name']}&start={start + limit}&limit={limit}"
                         )
-                    return self._json(
+                    return self._send(
                         200, {"results": chunk, "start": start, "limit": limit, "size": len(chunk), "_links": links}
                     )
                 if m := re.fullmatch(r"/wiki/rest/api/content/(\d+)/child/attachment", parts.path):
                     page = outer.pages.get(m.group(1))
                     if page is None or page["status"] != "current":
-                        return self._json(404, {"statusCode": 404, "message": "No content found with id"})
+                        return self._send(404, {"statusCode": 404, "message": "No content found with id"})
                     results = [outer.attachment(page, a) for a in page["attachments"].values()]
-                    return self._json(200, {"results": results, "start": 0, "limit": 100, "size": len(results),
+                    return self._send(200, {"results": results, "start": 0, "limit": 100, "size": len(results),
                                             "_links": {"base": f"{outer.url}/wiki", "context": "/wiki"}})  # fmt: skip
                 if m := re.fullmatch(r"/wiki/download/attachments/(\d+)/([^/]+)", parts.path):
                     page = outer.pages.get(m.group(1))
@@ -88,7 +75,7 @@ class ConfluenceTestServer:
                         (a for a in (page or {}).get("attachments", {}).values() if a["title"] == m.group(2)), None
                     )
                     if att is None:
-                        return self._json(404, {"statusCode": 404, "message": "Attachment not found"})
+                        return self._send(404, {"statusCode": 404, "message": "Attachment not found"})
                     self.send_response(200)
                     self.send_header("Content-Type", att["media"])
                     self.send_header("Content-Length", str(len(att["content"])))
@@ -98,14 +85,14 @@ class ConfluenceTestServer:
                 if m := re.fullmatch(r"/wiki/rest/api/content/(\d+)", parts.path):
                     page = outer.pages.get(m.group(1))
                     if page is None or page["status"] != "current":
-                        return self._json(404, {"statusCode": 404, "message": "No content found with id"})
-                    return self._json(200, outer.content(page, query.get("expand", "")))
-                return self._json(404, {"statusCode": 404, "message": "null"})
+                        return self._send(404, {"statusCode": 404, "message": "No content found with id"})
+                    return self._send(200, outer.content(page, query.get("expand", "")))
+                return self._send(404, {"statusCode": 404, "message": "null"})
 
             def _space(self, key: str, query: dict) -> None:
                 space = outer.spaces.get(key)
                 if space is None:
-                    return self._json(404, {"statusCode": 404, "message": f"No space with key : {key}"})
+                    return self._send(404, {"statusCode": 404, "message": f"No space with key : {key}"})
                 links = {"webui": f"/spaces/{key}", "self": f"{outer.url}/wiki/rest/api/space/{key}"}
                 body = {"id": space["id"], "key": key, "name": space["name"], "type": "global", "_links": links}
                 if "permissions" in query.get("expand", ""):
@@ -121,7 +108,7 @@ class ConfluenceTestServer:
                         {"id": 2, "operation": {"operation": "create", "targetType": "page"},
                          "subjects": {"group": {"results": [{"type": "group", "name": "admins"}], "size": 1}}},
                     ]  # fmt: skip
-                return self._json(200, body)
+                return self._send(200, body)
 
             def _search(self, query: dict) -> None:
                 cql = query.get("cql", "")
@@ -137,13 +124,11 @@ class ConfluenceTestServer:
                     nxt["cursor"] = base64.b64encode(str(start + limit).encode()).decode()
                     links["next"] = "/rest/api/content/search?" + urlencode(nxt)
                 results = [outer.content(p, query.get("expand", "")) for p in chunk]
-                return self._json(
+                return self._send(
                     200, {"results": results, "start": start, "limit": limit, "size": len(results), "_links": links}
                 )
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_port}"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        self.serve(Handler)
 
     # -- the data, as the tests change it ------------------------------------------------------------------
 
@@ -225,7 +210,3 @@ class ConfluenceTestServer:
         if "body.storage" in expand:
             body["body"] = {"storage": {"value": page["body"], "representation": "storage"}}
         return body
-
-    def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()

@@ -13,17 +13,16 @@ token for the member scope acting (`sub`) as one of `admins`. Errors as Google s
 from __future__ import annotations
 
 import itertools
-import json
 import re
 import secrets
-import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlsplit
 
 import jwt
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
+
+from tests.connectors.test_servers.base import LoopbackServer, VendorHandler
 
 GOOGLE_DOC = "application/vnd.google-apps.document"
 
@@ -40,7 +39,7 @@ def service_account_key(token_uri: str) -> tuple[dict, object]:
     return key, private.public_key()
 
 
-class DriveTestServer:
+class DriveTestServer(LoopbackServer):
     def __init__(self) -> None:
         self.files: dict[str, dict] = {}
         self.changes: list[str] = []  # file ids in change order; a page token is an index into this log
@@ -50,26 +49,13 @@ class DriveTestServer:
         self.busy: list[str] = []
         self.requests: list[str] = []
         self._ids = itertools.count(1)
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
-        self.url = f"http://127.0.0.1:{self.server.server_port}"
+        self.serve(self._handler())
         self.key, self.public_key = service_account_key(f"{self.url}/token")
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
 
     def _handler(self):  # noqa: ANN202
         outer = self
 
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, *args) -> None:
-                pass
-
-            def _send(self, status: int, body: dict | bytes, kind: str = "application/json") -> None:
-                data = body if isinstance(body, bytes) else json.dumps(body).encode()
-                self.send_response(status)
-                self.send_header("Content-Type", kind)
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
-
+        class Handler(VendorHandler):
             def _error(self, code: int, status: str, reason: str, message: str) -> None:
                 self._send(code, {"error": {"code": code, "message": message, "status": status,
                                             "errors": [{"domain": "global", "reason": reason, "message": message}]}})  # fmt: skip
@@ -164,13 +150,13 @@ class DriveTestServer:
                                 "fileNotExportable",
                                 "Export only supports Docs Editors files.",
                             )
-                        return self._send(200, f["content"], q.get("mimeType", "text/plain"))
+                        return self._send(200, f["content"], kind=q.get("mimeType", "text/plain"))
                     if q.get("alt") == "media":
                         if f["mimeType"].startswith("application/vnd.google-apps"):
                             return self._error(
                                 403, "PERMISSION_DENIED", "fileNotDownloadable", "Use Export with Docs Editors files."
                             )
-                        return self._send(200, f["content"], f["mimeType"])
+                        return self._send(200, f["content"], kind=f["mimeType"])
                     return self._send(200, outer.meta(f))
                 return self._error(404, "NOT_FOUND", "notFound", "Not found.")
 
@@ -235,10 +221,6 @@ class DriveTestServer:
     def trash(self, fid: str) -> None:
         self.files[fid]["trashed"] = True
         self._touch(self.files[fid], content=False)
-
-    def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
 
 
 def reader(kind: str, who: str) -> dict:

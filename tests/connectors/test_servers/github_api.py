@@ -10,12 +10,11 @@ the primary rate limit as 403 with `x-ratelimit-remaining: 0` and `x-ratelimit-r
 from __future__ import annotations
 
 import itertools
-import json
 import re
-import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlencode, urlsplit
+
+from tests.connectors.test_servers.base import LoopbackServer, VendorHandler
 
 TOKEN = "github_pat_test_11AAAA"
 _clock = itertools.count(1)
@@ -26,7 +25,7 @@ def updated() -> str:
     return f"2026-11-30T{10 + n // 3600:02d}:{n // 60 % 60:02d}:{n % 60:02d}Z"
 
 
-class GithubTestServer:
+class GithubTestServer(LoopbackServer):
     def __init__(self) -> None:
         self.repos: dict[str, dict] = {}  # full name -> {private, issues: {n: {...}}, collaborators, teams}
         self.team_members: dict[str, list[str]] = {}  # "org/slug" -> logins
@@ -34,19 +33,8 @@ class GithubTestServer:
         self.requests: list[str] = []
         outer = self
 
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, *args) -> None:
-                pass
-
-            def _send(self, status: int, body, headers: dict | None = None) -> None:  # noqa: ANN001
-                data = json.dumps(body).encode()
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json; charset=utf-8")
-                for k, v in (headers or {}).items():
-                    self.send_header(k, v)
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
+        class Handler(VendorHandler):
+            json_type = "application/json; charset=utf-8"
 
             def _list(self, items: list, query: dict, path: str) -> None:
                 per, page = int(query.get("per_page", 30)), int(query.get("page", 1))
@@ -106,9 +94,7 @@ class GithubTestServer:
                     )
                 return self._send(404, {"message": "Not Found"})
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_port}"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        self.serve(Handler)
 
     def repo_object(self, name: str) -> dict:
         r = self.repos[name]
@@ -152,7 +138,3 @@ class GithubTestServer:
         issue["comments"].append({"id": len(issue["comments"]) + 1, "user": {"login": login}, "body": body,
                                   "created_at": at, "updated_at": at})  # fmt: skip
         issue["updated_at"] = updated()  # a comment bumps the issue's updated_at, as on GitHub
-
-    def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()

@@ -12,18 +12,17 @@ expire), `GET /v1.0/sites/{id}/drive`, `/drives/{id}`, `/drives/{id}/root/delta`
 from __future__ import annotations
 
 import itertools
-import json
 import re
 import secrets
-import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlsplit
+
+from tests.connectors.test_servers.base import LoopbackServer, VendorHandler
 
 CLIENT_ID, CLIENT_SECRET, TENANT = "11111111-2222-3333-4444-555555555555", "graph~secret~0099", "contoso-tenant"
 
 
-class GraphTestServer:
+class GraphTestServer(LoopbackServer):
     def __init__(self) -> None:
         self.drive = "b!drive-1"
         self.items: dict[str, dict] = {}  # id -> {name, parent, folder, content, perms, seq, deleted, shared_seq}
@@ -36,22 +35,7 @@ class GraphTestServer:
         self.add("root", "root", None, folder=True)
         outer = self
 
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, *args) -> None:
-                pass
-
-            def _send(self, status: int, body: dict | bytes, headers: dict | None = None) -> None:
-                data = body if isinstance(body, bytes) else json.dumps(body).encode()
-                self.send_response(status)
-                self.send_header(
-                    "Content-Type", "application/octet-stream" if isinstance(body, bytes) else "application/json"
-                )
-                for k, v in (headers or {}).items():
-                    self.send_header(k, v)
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
-
+        class Handler(VendorHandler):
             def _error(self, status: int, code: str, message: str, headers: dict | None = None) -> None:
                 self._send(
                     status, {"error": {"code": code, "message": message, "innerError": {"request-id": "t"}}}, headers
@@ -151,9 +135,7 @@ class GraphTestServer:
                     body["@odata.deltaLink"] = f"{base}?token={outer.last_seq()}"
                 return self._send(200, body)
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_port}"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        self.serve(Handler)
 
     def last_seq(self) -> int:
         return max(max(i["seq"], i["shared_seq"]) for i in self.items.values())
@@ -224,10 +206,6 @@ class GraphTestServer:
                 out.append({"@odata.type": "#microsoft.graph.user", "id": f"oid-{member}", "mail": member,
                             "userPrincipalName": member})  # fmt: skip
         return out
-
-    def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
 
 
 def user(email: str, oid: str | None = None) -> dict:

@@ -15,9 +15,9 @@ import base64
 import itertools
 import json
 import re
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlsplit
+
+from tests.connectors.test_servers.base import LoopbackServer, VendorHandler
 
 EMAIL, TOKEN = "bot@example.com", "jira-token-7788"
 _clock = itertools.count(1)
@@ -33,7 +33,7 @@ def adf(text: str) -> dict:
             "content": [{"type": "paragraph", "content": [{"type": "text", "text": line}]} for line in text.split("\n") if line]}  # fmt: skip
 
 
-class JiraTestServer:
+class JiraTestServer(LoopbackServer):
     def __init__(self) -> None:
         self.projects: dict[str, dict] = {}  # key -> {scheme: id}
         self.schemes: dict[str, list[dict]] = {}  # scheme id -> grants [{permission, holder}]
@@ -44,19 +44,8 @@ class JiraTestServer:
         self.requests: list[str] = []
         outer = self
 
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, *args) -> None:
-                pass
-
-            def _send(self, status: int, body: dict, headers: dict | None = None) -> None:
-                data = json.dumps(body).encode()
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json;charset=UTF-8")
-                for k, v in (headers or {}).items():
-                    self.send_header(k, v)
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
+        class Handler(VendorHandler):
+            json_type = "application/json;charset=UTF-8"
 
             def do_GET(self) -> None:  # noqa: N802
                 outer.requests.append(self.path)
@@ -150,9 +139,7 @@ class JiraTestServer:
                     body["nextPageToken"] = base64.b64encode(str(start + size).encode()).decode()
                 return self._send(200, body)
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_port}"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        self.serve(Handler)
 
     def issue_object(self, i: dict, fields: str) -> dict:
         wanted = set(fields.split(",")) if fields else set()
@@ -201,7 +188,3 @@ class JiraTestServer:
         issue["comments"].append({"id": str(len(issue["comments"]) + 1), "author": {"displayName": who},
                                   "body": adf(text), "created": "2026-11-30T12:00:00.000+0000"})  # fmt: skip
         issue["updated"] = updated()
-
-    def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()

@@ -13,10 +13,10 @@ from __future__ import annotations
 
 import itertools
 import json
-import threading
 import uuid
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlsplit
+
+from tests.connectors.test_servers.base import LoopbackServer, VendorHandler
 
 TOKEN = "ntn_test_4a5b6c7d8e9f"
 _minutes = itertools.count(1)
@@ -27,7 +27,7 @@ def _edited() -> str:
     return f"2026-11-30T{10 + n // 60:02d}:{n % 60:02d}:00.000Z"
 
 
-class NotionTestServer:
+class NotionTestServer(LoopbackServer):
     def __init__(self) -> None:
         self.pages: dict[str, dict] = {}  # id -> {title, blocks, archived, shared, last_edited_time}
         self.busy: list[str] = []
@@ -36,20 +36,7 @@ class NotionTestServer:
         self.requests: list[str] = []
         outer = self
 
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, *args) -> None:
-                pass
-
-            def _send(self, status: int, body: dict, headers: dict | None = None) -> None:
-                data = json.dumps(body).encode()
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json")
-                for k, v in (headers or {}).items():
-                    self.send_header(k, v)
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
-
+        class Handler(VendorHandler):
             def _error(self, status: int, code: str, message: str, headers: dict | None = None) -> None:
                 self._send(status, {"object": "error", "status": status, "code": code, "message": message}, headers)
 
@@ -128,9 +115,7 @@ class NotionTestServer:
                 result |= {"type": "page_or_database", "page_or_database": {}}
                 return self._send(200, result)
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_port}"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        self.serve(Handler)
 
     @staticmethod
     def signature(path: str) -> str:
@@ -195,10 +180,6 @@ class NotionTestServer:
             "last_edited_time": _edited(),
         }
         return pid
-
-    def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
 
 
 def block(kind: str, text: str, children: list[dict] | None = None, **extra) -> dict:

@@ -12,11 +12,10 @@ from __future__ import annotations
 
 import base64
 import itertools
-import json
 import re
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlsplit
+
+from tests.connectors.test_servers.base import LoopbackServer, VendorHandler
 
 TOKEN = "xoxb-test-1234-5678-abcdef"
 _clock = itertools.count(1_764_500_000)
@@ -26,7 +25,7 @@ def next_ts() -> str:
     return f"{next(_clock)}.000100"
 
 
-class SlackTestServer:
+class SlackTestServer(LoopbackServer):
     def __init__(self) -> None:
         self.users: dict[str, dict] = {}
         self.channels: dict[str, dict] = {}
@@ -35,19 +34,8 @@ class SlackTestServer:
         self.calls: list[str] = []
         outer = self
 
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, *args) -> None:
-                pass
-
-            def _send(self, status: int, body: dict, headers: dict | None = None) -> None:
-                data = json.dumps(body).encode()
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json; charset=utf-8")
-                for k, v in (headers or {}).items():
-                    self.send_header(k, v)
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
+        class Handler(VendorHandler):
+            json_type = "application/json; charset=utf-8"
 
             def do_GET(self) -> None:  # noqa: N802
                 parts = urlsplit(self.path)
@@ -80,9 +68,8 @@ class SlackTestServer:
                     return self._send(200, {"ok": False, "error": "unknown_method"})
                 return self._send(200, handler(params))
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_port}/api"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        self.serve(Handler)
+        self.url += "/api"
 
     # -- methods --------------------------------------------------------------------------------------------
 
@@ -182,7 +169,3 @@ class SlackTestServer:
 
     def find(self, cid: str, pattern: str) -> dict:
         return next(m for m in self.channels[cid]["messages"] if re.search(pattern, m["text"]))
-
-    def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
