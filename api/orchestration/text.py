@@ -44,11 +44,13 @@ def _bm25() -> Bm25Encoder:
     return Bm25Encoder()
 
 
-def terms(text: str) -> set[str]:
+@lru_cache(maxsize=8192)
+def terms(text: str) -> frozenset[str]:
     """Content terms (stop words dropped, stemmed or Korean morphemes), as BM25 sees them, in the text's own
-    language: a German question and a German passage meet on German stems."""
+    language: a German question and a German passage meet on German stems. Cached: the answerability check,
+    the extractive answerer and the citation check read the same sentences, and detection is not free."""
     bm25 = _bm25()
-    return set(bm25.terms(text, bm25.detect(text)))
+    return frozenset(bm25.terms(text, bm25.detect(text)))
 
 
 def query_language(text: str) -> str:

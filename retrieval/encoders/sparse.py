@@ -125,22 +125,21 @@ class Bm25Encoder:
             self._analysers[language] = _analyser(language)
         return self._analysers[language]
 
-    def detect(self, text: str) -> str:
-        """The language of a document's text (the default when detection is off or unsure)."""
+    def _detect(self, text: str, threshold: float) -> str:
         if not self.settings.detect_language:
             return self.settings.language
         if self._detector is None:
             self._detector = LanguageDetector(list(dict.fromkeys([self.settings.language, *self.settings.languages])))
         language, confidence = self._detector.detect(text)
-        return language if confidence >= self.settings.language_confidence else self.settings.language
+        return language if confidence >= threshold else self.settings.language
+
+    def detect(self, text: str) -> str:
+        """The language of a document's text (the default when detection is off or unsure)."""
+        return self._detect(text, self.settings.language_confidence)
 
     def query_language(self, text: str) -> str:
-        if not self.settings.detect_language:
-            return self.settings.language
-        if self._detector is None:
-            self.detect("")
-        language, confidence = self._detector.detect(text)
-        return language if confidence >= self.settings.query_language_confidence else self.settings.language
+        """A query's: short ones are ambiguous, so the bar is higher (`query_language_confidence`)."""
+        return self._detect(text, self.settings.query_language_confidence)
 
     def terms(self, text: str, language: str | None = None) -> list[str]:
         return self.analyser(language).terms(text)
