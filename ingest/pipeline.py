@@ -37,6 +37,7 @@ from citewise.ingest.chunking import Chunker
 from citewise.ingest.containers import ContainerLimits, children_of, expand
 from citewise.ingest.parsing.limits import ArchiveLimits
 from citewise.ingest.parsing.ocr import OcrLimits
+from citewise.ingest.parsing.pdf_tables import PdfTableLimits
 from citewise.ingest.parsing.sandbox import ParserSandbox, SandboxLimits
 from citewise.ingest.progress import NoProgress, Progress
 from citewise.ingest.recovery import disk_errors_named, ensure_free_space, recover_pending
@@ -135,6 +136,7 @@ class Ingestor(IndexAccess):
             )
             if cfg.ocr
             else None,
+            pdf_tables=PdfTableLimits(max_pages=cfg.pdf_table_pages) if cfg.pdf_tables else None,
         )
         return ParserSandbox(limits, max_bytes=int(cfg.max_file_mb * 1_000_000), in_process=not cfg.sandbox)
 

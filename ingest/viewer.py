@@ -65,6 +65,22 @@ def _find(page_text: str, quote: str) -> tuple[int, int] | None:
     return start, end - start + 1
 
 
+def _spans(page_text: str, quote: str) -> list[tuple[int, int]]:
+    """Where the quote is on the page. A quote from a table is Markdown: its rows are found one by one,
+    cells in reading order, without the pipes and the header rule."""
+    if not quote.lstrip().startswith("|"):
+        found = _find(page_text, quote)
+        return [found] if found else []
+    spans = []
+    for line in quote.splitlines():
+        cells = [c.strip().replace("\\|", "|") for c in line.strip().strip("|").split(" | ")]
+        if set("".join(cells)) <= set("- "):
+            continue  # the header rule
+        if found := _find(page_text, " ".join(cells)):
+            spans.append(found)
+    return spans
+
+
 def render_pdf_page(path: Path, page_number: int, quote: str = "") -> PageView:
     import pypdfium2 as pdfium
 
@@ -78,15 +94,14 @@ def render_pdf_page(path: Path, page_number: int, quote: str = "") -> PageView:
         page = pdf[page_number - 1]
         width_pt, height_pt = page.get_size()
         image = page.render(scale=SCALE).to_pil().convert("RGB")
-        boxes, marked = [], ""
+        boxes: list[Box] = []
         textpage = page.get_textpage()
-        found = _find(textpage.get_text_range(), quote) if quote else None
-        if found:
-            start, count = found
-            marked = " ".join(textpage.get_text_range(start, count).split())
-            from PIL import ImageDraw
+        spans = _spans(textpage.get_text_range(), quote) if quote else []
+        from PIL import ImageDraw
 
-            overlay = ImageDraw.Draw(image, "RGBA")
+        overlay = ImageDraw.Draw(image, "RGBA")
+        marked = "\n".join(" ".join(textpage.get_text_range(start, count).split()) for start, count in spans)
+        for start, count in spans:
             for i in range(textpage.count_rects(start, count)):
                 left, bottom, right, top = textpage.get_rect(i)
                 box = Box(left=left / width_pt, top=1 - top / height_pt, width=(right - left) / width_pt,

@@ -9,6 +9,7 @@ from citewise.ingest.parsing.detect import EXTENSIONS, ZIP_FORMATS, detect_forma
 from citewise.ingest.parsing.legacy import TARGET
 from citewise.ingest.parsing.limits import ArchiveLimits, check_archive
 from citewise.ingest.parsing.ocr import OcrLimits
+from citewise.ingest.parsing.pdf_tables import PdfTableLimits
 from citewise.models import ParsedDocument, RawDocument
 
 FORMATS = sorted(set(EXTENSIONS.values()))
@@ -21,6 +22,7 @@ def parse_document(
     max_bytes: int | None = None,
     archive_limits: ArchiveLimits | None = None,
     ocr: OcrLimits | None = OcrLimits(),  # noqa: B008 - frozen: one shared default is safe
+    pdf_tables: PdfTableLimits | None = PdfTableLimits(),  # noqa: B008
 ) -> ParsedDocument:
     """Parse in this process; untrusted files go through `sandbox.ParserSandbox`, which calls this in a worker."""
     if doc.text is not None:
@@ -53,7 +55,7 @@ def parse_document(
     if fmt == "pdf":
         from citewise.ingest.parsing.pdf import parse_pdf
 
-        return parse_pdf(content, title=doc.title, ocr=ocr)
+        return parse_pdf(content, title=doc.title, ocr=ocr, tables=pdf_tables)
     if fmt == "image":
         from citewise.ingest.parsing.pdf import parse_image
 

@@ -1,5 +1,6 @@
-"""PDF by its text layer with pypdfium2 (~60x faster than unstructured's PDF path; page numbers kept), and
-OCR (Tesseract, ocr.py) for the pages that have no text layer, and for image files, page by page."""
+"""PDF by its text layer with pypdfium2 (~60x faster than unstructured's PDF path; page numbers kept), ruled
+tables as rows (pdf_tables.py), and OCR (Tesseract, ocr.py) for the pages that have no text layer, and for
+image files, page by page."""
 
 from __future__ import annotations
 
@@ -11,12 +12,16 @@ import pypdfium2 as pdfium
 from citewise.errors import CorruptDocumentError, EncryptedDocumentError, NoTextLayerError
 from citewise.ingest.parsing.assemble import Block, assemble, paragraphs
 from citewise.ingest.parsing.ocr import OcrBudget, OcrLimits, image_pages, ocr_image
-from citewise.models import ParsedDocument
+from citewise.ingest.parsing.pdf_tables import PdfTableLimits, Piece, PlumberPages, has_grid, lay_out
+from citewise.ingest.parsing.tabular import markdown_table, table_data
+from citewise.models import ParsedDocument, TableData
 
 MIN_PAGE_CHARS = 20  # a page with less text than this is a scan (or a picture) and is OCR'd
 
 
-def parse_pdf(content: bytes, *, title: str, ocr: OcrLimits | None = None) -> ParsedDocument:
+def parse_pdf(
+    content: bytes, *, title: str, ocr: OcrLimits | None = None, tables: PdfTableLimits | None = None
+) -> ParsedDocument:
     try:
         pdf = pdfium.PdfDocument(content)
     except pdfium.PdfiumError as exc:
@@ -26,6 +31,8 @@ def parse_pdf(content: bytes, *, title: str, ocr: OcrLimits | None = None) -> Pa
             ) from exc
         raise CorruptDocumentError(f"the PDF cannot be opened ({exc}); it is damaged or not a PDF") from exc
     budget = OcrBudget(ocr) if ocr else None
+    plumber = PlumberPages(content, tables) if tables else None
+    found: list[TableData] = []
     try:
         blocks: list[Block] = []
         n_pages = len(pdf)
@@ -33,13 +40,24 @@ def parse_pdf(content: bytes, *, title: str, ocr: OcrLimits | None = None) -> Pa
             page = pdf[i]
             textpage = page.get_textpage()
             text = textpage.get_text_bounded()
-            textpage.close()
             if len(text.strip()) < MIN_PAGE_CHARS and budget is not None:
                 blocks.extend(_ocr_page(page, i + 1, budget) or paragraphs(_unwrap(text), page=i + 1))
+            elif pieces := _with_tables(page, textpage, i, plumber):
+                for kind, value in pieces:
+                    if kind == "text":
+                        blocks.extend(paragraphs(_unwrap(value), page=i + 1))
+                        continue
+                    rows = [[" ".join(_unwrap(cell).split()) for cell in row] for row in value]
+                    blocks.append(Block("table", markdown_table(rows), page=i + 1))
+                    if table := table_data(f"{title} p{i + 1}.{len(found) + 1}", rows):
+                        found.append(table)
             else:
                 blocks.extend(paragraphs(_unwrap(text), page=i + 1))
+            textpage.close()
             page.close()
     finally:
+        if plumber:
+            plumber.close()
         pdf.close()
     if budget is not None and budget.skipped:
         shown = ", ".join(map(str, budget.skipped[:10])) + ("…" if len(budget.skipped) > 10 else "")
@@ -48,7 +66,18 @@ def parse_pdf(content: bytes, *, title: str, ocr: OcrLimits | None = None) -> Pa
     if not blocks:
         hint = "OCR found no text on it" if budget else "OCR is off (ingest.ocr)"
         raise NoTextLayerError(f"the PDF has {n_pages} page(s) but no text layer (a scan or images only); {hint}")
-    return assemble(blocks, title=title, pages=n_pages)
+    parsed = assemble(blocks, title=title, pages=n_pages)
+    parsed.tables = found
+    return parsed
+
+
+def _with_tables(page, textpage, index: int, plumber: PlumberPages | None) -> list[Piece]:  # noqa: ANN001
+    """The page's text and ruled tables in reading order; [] for a page without a table (read as plain text)."""
+    if plumber is None or page.get_rotation() != 0 or not has_grid(page):  # rotated: pdfplumber's boxes differ
+        return []
+    grids = plumber.grids(index, page.get_mediabox())
+    pieces = lay_out(textpage, grids, page.get_mediabox()) if grids else []
+    return pieces if any(kind == "table" for kind, _ in pieces) else []
 
 
 def _ocr_page(page, number: int, budget: OcrBudget) -> list[Block]:  # noqa: ANN001 - a pdfium page

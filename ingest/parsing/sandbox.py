@@ -27,6 +27,7 @@ from citewise.errors import DocumentError
 from citewise.ingest.parsing.dispatch import parse_document
 from citewise.ingest.parsing.limits import ArchiveLimits
 from citewise.ingest.parsing.ocr import OcrLimits
+from citewise.ingest.parsing.pdf_tables import PdfTableLimits
 from citewise.models import ParsedDocument, RawDocument
 
 POLL_S = 0.02
@@ -58,6 +59,13 @@ class SandboxLimits:
     address_space_bytes: int = 16 * 1024**3  # rlimit backstop (virtual: thread arenas and mappings count)
     archive: ArchiveLimits = ArchiveLimits()
     ocr: OcrLimits | None = OcrLimits()  # None: no OCR
+    pdf_tables: PdfTableLimits | None = PdfTableLimits()  # None: PDF tables stay page text
+
+
+def _parse(doc: RawDocument, max_bytes: int | None, limits: SandboxLimits) -> ParsedDocument:
+    return parse_document(
+        doc, max_bytes=max_bytes, archive_limits=limits.archive, ocr=limits.ocr, pdf_tables=limits.pdf_tables
+    )
 
 
 def _serve(conn: Connection, address_space: int) -> None:
@@ -72,7 +80,7 @@ def _serve(conn: Connection, address_space: int) -> None:
             return
         doc, max_bytes, limits = job
         try:
-            parsed = parse_document(doc, max_bytes=max_bytes, archive_limits=limits.archive, ocr=limits.ocr)
+            parsed = _parse(doc, max_bytes, limits)
             if len(parsed.text) > limits.output_chars:
                 raise DocumentError(
                     f"the file expands to {len(parsed.text):,} characters of text, over the limit of "
@@ -148,9 +156,7 @@ class ParserSandbox:
 
     def parse(self, doc: RawDocument) -> ParsedDocument:
         if doc.text is not None or self.in_process:  # records are already text: nothing to decompress
-            return parse_document(
-                doc, max_bytes=self.max_bytes, archive_limits=self.limits.archive, ocr=self.limits.ocr
-            )
+            return _parse(doc, self.max_bytes, self.limits)
         worker = self._acquire(self.limits.address_space_bytes)
         try:
             try:

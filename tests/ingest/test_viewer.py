@@ -36,3 +36,31 @@ def test_matching_ignores_whitespace_case_and_joined_hyphenation():
     start, count = _find(text, "recommendation is to renew")
     assert text[start : start + count] == "recom-\r\nmendation is to\r\nrenew"
     assert _find(text, "") is None and _find(text, "absent words") is None
+
+
+def test_a_quote_from_a_pdf_table_highlights_its_rows_cell_by_cell(tmp_path):
+    from citewise.ingest.parsing.dispatch import parse_document
+    from citewise.models import RawDocument
+    from tests.ingest.pdf_writer import PdfPage, pdf_bytes
+
+    rows = [["Item", "Limit"], ["Hotel", "150 EUR"], ["Taxi", "40 EUR"]]
+    pdf = tmp_path / "limits.pdf"
+    pdf.write_bytes(
+        pdf_bytes([PdfPage().text(72, 740, "Limits").grid([72.0, 200.0, 330.0], [700.0, 680.0, 660.0, 640.0], rows)])
+    )
+    raw = RawDocument(
+        source_id="t",
+        key="l",
+        uri=str(pdf),
+        title="limits",
+        content=pdf.read_bytes(),
+        metadata={"filename": "limits.pdf"},
+    )
+    table = next(e.text for e in parse_document(raw).elements if e.type == "table")  # the Markdown a chunk quotes
+    view = render_pdf_page(pdf, 1, table)
+    assert view.highlighted_text.split("\n") == [
+        "Item Limit",
+        "Hotel 150 EUR",
+        "Taxi 40 EUR",
+    ]  # the header rule skipped
+    assert len(view.highlights) >= 3
