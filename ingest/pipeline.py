@@ -46,6 +46,7 @@ from citewise.ingest.tables import TableStore
 from citewise.models import PUBLIC, Chunk, ChunkPayload, DocError, IngestReport, RawDocument, TableData
 from citewise.retrieval.encoders.dense import DenseEncoder
 from citewise.retrieval.encoders.model_files import load_tokenizer, resolve_model_dir
+from citewise.retrieval.encoders.sparse import SAMPLE_CHARS
 from citewise.retrieval.index import IndexAccess
 from citewise.retrieval.stores.base import Filter, Point, VectorStore
 from citewise.settings import Settings
@@ -311,13 +312,14 @@ class Ingestor(IndexAccess):
         if not batch:
             return
         ready: list[_Pending] = []
+        openings: list[str] = []  # each ready document's opening, for one batched language detection
         failed_rows: list[dict] = []
         for p in batch:
             try:
                 parsed = self.parser.parse(p.doc)
                 p.chunks = self.chunker.run(parsed, doc_id=p.doc_id, title=p.doc.title)
                 p.tables = parsed.tables
-                p.language = self.sparse.detect(parsed.text)
+                openings.append(parsed.text[:SAMPLE_CHARS])
                 ready.append(p)
             except Exception as exc:  # one bad document never stops the batch
                 message = str(exc) if isinstance(exc, DocumentError) else f"internal: {type(exc).__name__}: {exc}"
@@ -330,6 +332,8 @@ class Ingestor(IndexAccess):
         self.state.upsert(failed_rows)
         if not ready:
             return
+        for p, language in zip(ready, self.sparse.detect_documents(openings), strict=True):
+            p.language = language
         self.state.upsert([self._row(p, tenant, status="pending", fingerprint=None) for p in ready])
         chunks = [c for p in ready for c in p.chunks or []]
         if self._local_index:

