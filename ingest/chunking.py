@@ -28,14 +28,22 @@ class Chunker:
     def _count(self, texts: list[str]) -> list[int]:
         if not texts:
             return []
-        return [len(ids) for ids in self.tokenizer(texts, add_special_tokens=False)["input_ids"]]
+        return [len(e.ids) for e in self.tokenizer.encode_batch(texts, add_special_tokens=False)]
+
+    @lru_cache(maxsize=8192)  # noqa: B019 - langchain measures each split two or three times while merging
+    def _length(self, text: str) -> int:
+        return len(self.tokenizer.encode(text, add_special_tokens=False).ids)
+
+    def _offsets(self, text: str) -> list[tuple[int, int]]:
+        """Each token's (start, end) in the text, to cut at a token edge."""
+        return self.tokenizer.encode(text, add_special_tokens=False).offsets
 
     @lru_cache(maxsize=64)  # noqa: B019 - one splitter per budget; the chunker lives as long as the pipeline
     def _splitter(self, budget: int) -> Any:
         from langchain_text_splitters import RecursiveCharacterTextSplitter
 
-        return RecursiveCharacterTextSplitter.from_huggingface_tokenizer(
-            self.tokenizer,
+        return RecursiveCharacterTextSplitter(
+            length_function=self._length,  # measured in the embedder's own tokens
             chunk_size=budget,
             chunk_overlap=min(self.settings.overlap_tokens, budget // 4),
             separators=SEPARATORS,
@@ -52,9 +60,9 @@ class Chunker:
         if not prefix:
             return ""
         limit = self.settings.max_prefix_tokens
-        enc = self.tokenizer(prefix, add_special_tokens=False, return_offsets_mapping=True)
-        if len(enc["input_ids"]) > limit:
-            prefix = prefix[: enc["offset_mapping"][limit - 1][1]] if limit else ""
+        offsets = self._offsets(prefix)
+        if len(offsets) > limit:
+            prefix = prefix[: offsets[limit - 1][1]] if limit else ""
         return prefix + "\n\n" if prefix else ""
 
     def run(self, parsed: ParsedDocument, *, doc_id: str, title: str | None = None) -> list[Chunk]:
@@ -164,8 +172,7 @@ class Chunker:
             text = lead + parsed.text[start:end]
             if n > max_total:  # separators between packed elements can add a few tokens: cut at a token edge
                 prefix = embed_text[: len(embed_text) - len(text)]
-                enc = self.tokenizer(embed_text, add_special_tokens=False, return_offsets_mapping=True)
-                cut = enc["offset_mapping"][max_total - 1][1]
+                cut = self._offsets(embed_text)[max_total - 1][1]
                 end = start + max(1, cut - len(prefix) - len(lead))
                 text = lead + parsed.text[start:end]
                 embed_text = prefix + text

@@ -16,7 +16,7 @@ def _doc(blocks: list[Block], title: str = "Doc") -> ParsedDocument:
 
 
 def _count(tokenizer, text: str) -> int:
-    return len(tokenizer(text)["input_ids"])  # with [CLS]/[SEP]
+    return len(tokenizer.encode(text).ids)  # with [CLS]/[SEP]
 
 
 def _uncovered(doc: ParsedDocument, chunks) -> str:
