@@ -10,6 +10,7 @@ import io
 import shutil
 import subprocess
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from citewise.errors import CitewiseError, DocumentError
@@ -87,7 +88,31 @@ class OcrBudget:
 
     def __init__(self, limits: OcrLimits) -> None:
         self.limits, self.pages, self.deadline = limits, 0, time.monotonic() + limits.file_timeout_s
-        self.skipped: list[int] = []
+        self.skipped: list[int] = []  # over the budget
+        self.timed_out: list[int] = []  # Tesseract ran out of its page's time
+
+    def read(self, page_number: int, png: Callable[[], bytes]) -> OcrPage | None:
+        """The page OCR'd within the budget (`png` renders it only then); None when it is over the budget or
+        times out (one slow page costs that page, not the file), recorded for `note`."""
+        timeout = self.take(page_number)
+        if timeout is None:
+            return None
+        try:
+            return ocr_image(png(), self.limits, timeout)
+        except DocumentError as exc:
+            if exc.kind != "timeout":
+                raise
+            self.timed_out.append(page_number)
+            return None
+
+    def note(self) -> str:
+        """What was not read, for the document's text ("" when every page was)."""
+        parts = []
+        if self.timed_out:
+            parts.append(f"{_pages(self.timed_out)} (each took over its {self.limits.page_timeout_s:g} s)")
+        if self.skipped:
+            parts.append(f"{_pages(self.skipped)} (over the OCR budget of this file)")
+        return f"[pages not OCR'd: {'; '.join(parts)}]" if parts else ""
 
     def take(self, page_number: int) -> float | None:
         """The time this page may take, or None (over budget: the page is skipped and recorded)."""
@@ -97,6 +122,10 @@ class OcrBudget:
             return None
         self.pages += 1
         return min(self.limits.page_timeout_s, left)
+
+
+def _pages(numbers: list[int]) -> str:
+    return ", ".join(map(str, numbers[:10])) + ("…" if len(numbers) > 10 else "")
 
 
 def image_pages(content: bytes) -> list[bytes]:

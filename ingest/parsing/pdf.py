@@ -9,9 +9,9 @@ from dataclasses import replace
 
 import pypdfium2 as pdfium
 
-from citewise.errors import CorruptDocumentError, EncryptedDocumentError, NoTextLayerError
+from citewise.errors import CorruptDocumentError, DocumentError, EncryptedDocumentError, NoTextLayerError
 from citewise.ingest.parsing.assemble import Block, assemble, paragraphs
-from citewise.ingest.parsing.ocr import OcrBudget, OcrLimits, image_pages, ocr_image
+from citewise.ingest.parsing.ocr import OcrBudget, OcrLimits, OcrPage, image_pages
 from citewise.ingest.parsing.pdf_tables import PdfTableLimits, Piece, PlumberPages, has_grid, lay_out
 from citewise.ingest.parsing.tabular import markdown_table, table_data
 from citewise.models import ParsedDocument, TableData
@@ -59,13 +59,12 @@ def parse_pdf(
         if plumber:
             plumber.close()
         pdf.close()
-    if budget is not None and budget.skipped:
-        shown = ", ".join(map(str, budget.skipped[:10])) + ("…" if len(budget.skipped) > 10 else "")
-        blocks.append(Block("text", f"[pages not OCR'd (over the OCR budget of this file): {shown}]",
-                            page=budget.skipped[0]))  # fmt: skip
     if not blocks:
+        if budget is not None and budget.timed_out:
+            raise DocumentError(f"OCR of every page took over {budget.limits.page_timeout_s:.0f} s", kind="timeout")
         hint = "OCR found no text on it" if budget else "OCR is off (ingest.ocr)"
         raise NoTextLayerError(f"the PDF has {n_pages} page(s) but no text layer (a scan or images only); {hint}")
+    _note_unread(blocks, budget)
     parsed = assemble(blocks, title=title, pages=n_pages)
     parsed.tables = found
     return parsed
@@ -82,13 +81,18 @@ def _with_tables(page, textpage, index: int, plumber: PlumberPages | None) -> li
 
 def _ocr_page(page, number: int, budget: OcrBudget) -> list[Block]:  # noqa: ANN001 - a pdfium page
     """The page rendered at the OCR resolution and read by Tesseract; its confidence goes on its blocks."""
-    timeout = budget.take(number)
-    if timeout is None:
+
+    def png() -> bytes:
+        buffer = io.BytesIO()
+        page.render(scale=budget.limits.dpi / 72).to_pil().convert("L").save(buffer, format="PNG")
+        return buffer.getvalue()
+
+    return _blocks(budget.read(number, png), number)
+
+
+def _blocks(result: OcrPage | None, number: int) -> list[Block]:
+    if result is None:
         return []
-    image = page.render(scale=budget.limits.dpi / 72).to_pil().convert("L")
-    buffer = io.BytesIO()
-    image.save(buffer, format="PNG")
-    result = ocr_image(buffer.getvalue(), budget.limits, timeout)
     return [replace(b, ocr_confidence=result.confidence) for b in paragraphs(result.text, page=number)]
 
 
@@ -97,17 +101,22 @@ def parse_image(content: bytes, *, title: str, ocr: OcrLimits | None) -> ParsedD
     if ocr is None:
         raise NoTextLayerError("images are read by OCR, which is off (ingest.ocr)")
     budget = OcrBudget(ocr)
-    blocks: list[Block] = []
     frames = image_pages(content)
+    blocks: list[Block] = []
     for number, png in enumerate(frames, 1):
-        timeout = budget.take(number)
-        if timeout is None:
-            break
-        result = ocr_image(png, ocr, timeout)
-        blocks += [replace(b, ocr_confidence=result.confidence) for b in paragraphs(result.text, page=number)]
+        blocks += _blocks(budget.read(number, lambda png=png: png), number)
     if not blocks:
+        if budget.timed_out:
+            raise DocumentError(f"OCR of every page took over {ocr.page_timeout_s:.0f} s", kind="timeout")
         raise NoTextLayerError(f"OCR found no text in the image ({len(frames)} page(s))")
+    _note_unread(blocks, budget)
     return assemble(blocks, title=title, pages=len(frames))
+
+
+def _note_unread(blocks: list[Block], budget: OcrBudget | None) -> None:
+    """The pages OCR left unread are named in the text, so a reader knows the document is incomplete."""
+    if budget is not None and (note := budget.note()):
+        blocks.append(Block("text", note, page=min(budget.skipped + budget.timed_out)))
 
 
 def _unwrap(text: str) -> str:

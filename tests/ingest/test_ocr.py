@@ -55,7 +55,7 @@ def test_the_page_budget_stops_a_long_scan_with_a_note():
     pdf = _scanned_pdf([_page(f"Page {n} of the long scan.") for n in range(1, 4)])
     parsed = parse_document(_raw("long.pdf", pdf), ocr=OcrLimits(max_pages=1))
     assert "Page 1 of the long scan." in parsed.text and "Page 2" not in parsed.text
-    assert "pages not OCR'd (over the OCR budget of this file): 2, 3" in parsed.text
+    assert "[pages not OCR'd: 2, 3 (over the OCR budget of this file)]" in parsed.text
 
 
 def test_images_are_ocrd_and_a_multi_page_tiff_keeps_its_pages():
@@ -75,3 +75,26 @@ def test_a_blank_scan_and_ocr_switched_off_say_why():
         parse_document(_raw("blank.pdf", blank))
     with pytest.raises(DocumentError, match="OCR is off"):
         parse_document(_raw("scan.pdf", _scanned_pdf([_page("Some words.")])), ocr=None)
+
+
+def test_a_page_that_times_out_costs_that_page_and_is_named():
+    import pypdfium2 as pdfium
+
+    from tests.ingest.pdf_writer import PdfPage, pdf_bytes
+
+    merged = pdfium.PdfDocument.new()
+    merged.import_pages(pdfium.PdfDocument(pdf_bytes([PdfPage().text(72, 740, "The text layer of page one.")])))
+    merged.import_pages(pdfium.PdfDocument(_scanned_pdf([_page("A scanned second page.")])))
+    buffer = io.BytesIO()
+    merged.save(buffer)
+    slow = OcrLimits(page_timeout_s=0.001)  # Tesseract cannot start in a millisecond: a real timeout
+    parsed = parse_document(_raw("mixed.pdf", buffer.getvalue()), ocr=slow)
+    assert "The text layer of page one." in parsed.text and "scanned second" not in parsed.text
+    assert "[pages not OCR'd: 2 (each took over its 0.001 s)]" in parsed.text
+    with pytest.raises(DocumentError, match="OCR of every page took over") as info:
+        parse_document(_raw("scan.pdf", _scanned_pdf([_page("Only a scan.")])), ocr=slow)
+    assert info.value.kind == "timeout"
+    png = io.BytesIO()
+    _page("A photographed notice.").save(png, format="PNG")
+    with pytest.raises(DocumentError, match="OCR of every page took over"):
+        parse_document(_raw("notice.png", png.getvalue()), ocr=slow)
