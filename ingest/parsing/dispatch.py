@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import PurePath
 
 from citewise.errors import DocumentTooLargeError, EmptyDocumentError
@@ -29,19 +31,14 @@ def parse_document(
         from citewise.ingest.parsing.text import parse_record_text
 
         return parse_record_text(doc.text, title=doc.title)
-    size = doc.metadata.get("size_bytes")
-    if doc.content is None:
-        if max_bytes is not None and size is not None and size > max_bytes:
-            raise DocumentTooLargeError(
-                f"the file is {size / 1e6:.1f} MB, over the {max_bytes / 1e6:.0f} MB limit "
-                "(raise CITEWISE_INGEST__MAX_FILE_MB to ingest it)"
-            )
-        raise EmptyDocumentError("the connector returned no content for this item")
-    if max_bytes is not None and len(doc.content) > max_bytes:
+    size = len(doc.content) if doc.content is not None else doc.metadata.get("size_bytes")
+    if max_bytes is not None and size is not None and size > max_bytes:
         raise DocumentTooLargeError(
-            f"the file is {len(doc.content) / 1e6:.1f} MB, over the {max_bytes / 1e6:.0f} MB limit "
+            f"the file is {size / 1e6:.1f} MB, over the {max_bytes / 1e6:.0f} MB limit "
             "(raise CITEWISE_INGEST__MAX_FILE_MB to ingest it)"
         )
+    if doc.content is None:
+        raise EmptyDocumentError("the connector returned no content for this item")
     filename = str(doc.metadata.get("filename") or PurePath(doc.uri).name)
     fmt = detect_format(filename, doc.content)
     content = doc.content
@@ -52,23 +49,60 @@ def parse_document(
         filename = f"{PurePath(filename).stem}.{fmt}"
     if fmt in ZIP_FORMATS:
         check_archive(content, fmt, archive_limits or ArchiveLimits())
-    if fmt == "pdf":
-        from citewise.ingest.parsing.pdf import parse_pdf
+    job = ParseJob(content, filename=filename, fmt=fmt, title=doc.title, ocr=ocr, pdf_tables=pdf_tables)
+    return PARSERS.get(fmt, _structured)(job)
 
-        return parse_pdf(content, title=doc.title, ocr=ocr, tables=pdf_tables)
-    if fmt == "image":
-        from citewise.ingest.parsing.pdf import parse_image
 
-        return parse_image(content, title=doc.title, ocr=ocr)
-    if fmt in {"json", "ndjson"}:
-        from citewise.ingest.parsing.jsondoc import parse_json
+@dataclass(frozen=True, slots=True)
+class ParseJob:
+    """A file's bytes once its format is known (legacy formats already converted), and the limits."""
 
-        return parse_json(content, fmt=fmt, title=doc.title)
-    if fmt == "text" and len(content) > LARGE_TEXT_BYTES:
-        # unstructured classifies every paragraph with spaCy: ~70 s for a 3 MB novel. Plain paragraphs instead.
-        from citewise.ingest.parsing.text import decode_text, parse_record_text
+    content: bytes
+    filename: str
+    fmt: str
+    title: str
+    ocr: OcrLimits | None
+    pdf_tables: PdfTableLimits | None
 
-        return parse_record_text(decode_text(content), title=doc.title)
+
+def _pdf(job: ParseJob) -> ParsedDocument:
+    from citewise.ingest.parsing.pdf import parse_pdf
+
+    return parse_pdf(job.content, title=job.title, ocr=job.ocr, tables=job.pdf_tables)
+
+
+def _image(job: ParseJob) -> ParsedDocument:
+    from citewise.ingest.parsing.pdf import parse_image
+
+    return parse_image(job.content, title=job.title, ocr=job.ocr)
+
+
+def _json(job: ParseJob) -> ParsedDocument:
+    from citewise.ingest.parsing.jsondoc import parse_json
+
+    return parse_json(job.content, fmt=job.fmt, title=job.title)
+
+
+def _text(job: ParseJob) -> ParsedDocument:
+    if len(job.content) <= LARGE_TEXT_BYTES:
+        return _structured(job)
+    # unstructured classifies every paragraph with spaCy: ~70 s for a 3 MB novel. Plain paragraphs instead.
+    from citewise.ingest.parsing.text import decode_text, parse_record_text
+
+    return parse_record_text(decode_text(job.content), title=job.title)
+
+
+def _structured(job: ParseJob) -> ParsedDocument:
+    """unstructured's partitioners: Office, HTML, e-mail, Markdown and the other text formats."""
     from citewise.ingest.parsing.structured import parse_structured
 
-    return parse_structured(content, filename=filename, fmt=fmt, title=doc.title)
+    return parse_structured(job.content, filename=job.filename, fmt=job.fmt, title=job.title)
+
+
+PARSERS: dict[str, Callable[[ParseJob], ParsedDocument]] = {  # any other format: _structured
+    "pdf": _pdf,
+    "image": _image,
+    "json": _json,
+    "ndjson": _json,
+    "text": _text,
+}
