@@ -1,10 +1,10 @@
 """Ruled tables on PDF pages, found by pdfplumber and kept as rows.
 
-pdfplumber reads a page through pdfminer, ~50-200 ms a page against pypdfium2's ~2 ms, so it only sees the
-pages that pdfium says carry a grid (at least three horizontal and three vertical rules, the fewest that
-bound a 2x2 table). The text around a table still comes from pdfium, cut by the table's box, so no word is
-indexed twice and page text stays what the viewer highlights. Tables drawn without rules, and tables in
-scans, stay page text.
+pdfplumber reads a page through pdfminer, ~50-900 ms a page against pypdfium2's ~2 ms, so it only sees the
+pages on which pdfium's path segments cross in a grid (`has_grid`: three rows and three columns of
+crossings, the fewest that bound a 2x2 table). The cells' text still comes from pdfium (`lay_out`), so no
+word is indexed twice and page text stays what the viewer highlights. Tables drawn without rules, and
+tables in scans, stay page text.
 """
 
 from __future__ import annotations
@@ -12,14 +12,16 @@ from __future__ import annotations
 import ctypes
 import io
 import logging
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
 import pypdfium2.raw as pdfium_c
 
 log = logging.getLogger(__name__)
 
-MIN_RULES = 3  # horizontal and vertical each: a header, one row and two columns need three of both
+MIN_RULES = 3  # rows and columns of crossings: a header, one row and two columns need three of each
 MAX_PATHS = 1_000  # a page with more is vector art: pdfminer takes seconds on it (3 s for 5,000 curves)
 MAX_MEAN_CELL_CHARS = 200  # boxes of prose laid out in a grid are not a table
 OFF_PAGE = -1
@@ -45,27 +47,53 @@ class Grid:
 
 
 def has_grid(page: Any) -> bool:  # noqa: ANN401 - a pypdfium2 PdfPage
-    """At least MIN_RULES horizontal and vertical straight segments among the page's paths."""
+    """Whether the page's straight rules cross in a grid of at least MIN_RULES columns and rows of crossings
+    (the fewest that bound a 2x2 table): a frame, an underline or a rule under a heading does not."""
     paths = list(page.get_objects(filter=(pdfium_c.FPDF_PAGEOBJ_PATH,)))
     if len(paths) > MAX_PATHS:
         return False
-    across = down = 0
+    across: list[tuple[float, float, float]] = []  # y, x from, x to
+    down: list[tuple[float, float, float]] = []  # x, y from, y to
+    for a, b in _edges(paths):
+        dx, dy = abs(a[0] - b[0]), abs(a[1] - b[1])
+        if dy < 1 and dx > 5:
+            across.append((a[1], min(a[0], b[0]), max(a[0], b[0])))
+        elif dx < 1 and dy > 5:
+            down.append((a[0], min(a[1], b[1]), max(a[1], b[1])))
+    if len(across) < MIN_RULES or len(down) < MIN_RULES:
+        return False
+    h, v = np.array(across), np.array(down)
+    tol = 3.0  # pdfplumber's snap tolerance
+    meets = (
+        (v[None, :, 0] >= h[:, None, 1] - tol)
+        & (v[None, :, 0] <= h[:, None, 2] + tol)
+        & (h[:, None, 0] >= v[None, :, 1] - tol)
+        & (h[:, None, 0] <= v[None, :, 2] + tol)
+    )
+    rows, cols = np.nonzero(meets)
+    ys = np.unique(np.round(h[rows, 0] / tol))
+    xs = np.unique(np.round(v[cols, 0] / tol))
+    return len(ys) >= MIN_RULES and len(xs) >= MIN_RULES
+
+
+def _edges(paths: list[Any]) -> Iterator[tuple[tuple[float, float], tuple[float, float]]]:
+    """Every straight segment of the paths in page space, closing segments (a rectangle's fourth side) too."""
     x, y = ctypes.c_float(), ctypes.c_float()
     for obj in paths:
         m = obj.get_matrix()
-        previous: tuple[float, float] | None = None
+        previous = start = None
         for i in range(pdfium_c.FPDFPath_CountSegments(obj.raw)):
             segment = pdfium_c.FPDFPath_GetPathSegment(obj.raw, i)
             pdfium_c.FPDFPathSegment_GetPoint(segment, x, y)
-            point = (m.a * x.value + m.c * y.value, m.b * x.value + m.d * y.value)
-            if previous is not None and pdfium_c.FPDFPathSegment_GetType(segment) == pdfium_c.FPDF_SEGMENT_LINETO:
-                dx, dy = abs(point[0] - previous[0]), abs(point[1] - previous[1])
-                across += dy < 1 and dx > 5
-                down += dx < 1 and dy > 5
-                if across >= MIN_RULES and down >= MIN_RULES:
-                    return True
+            point = (m.a * x.value + m.c * y.value + m.e, m.b * x.value + m.d * y.value + m.f)
+            kind = pdfium_c.FPDFPathSegment_GetType(segment)
+            if kind == pdfium_c.FPDF_SEGMENT_MOVETO:
+                start = point
+            elif kind == pdfium_c.FPDF_SEGMENT_LINETO and previous is not None:
+                yield previous, point
+            if pdfium_c.FPDFPathSegment_GetClose(segment) and start is not None and start != point:
+                yield point, start
             previous = point
-    return False
 
 
 class PlumberPages:
