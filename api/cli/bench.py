@@ -46,6 +46,18 @@ def bench_legacy(
     print_result(run_legacy_benchmark(folder, log=log_to_stderr), as_json)
 
 
+@app.command("pdf-tables")
+def bench_pdf_tables(
+    folder: Annotated[Path, typer.Argument(help="a folder with PDFs (searched recursively)")],
+    repeats: Annotated[int, typer.Option(min=1)] = 3,
+    as_json: JsonOpt = False,
+) -> None:
+    """PDFs with and without the table search: grid pages, tables kept, seconds, words lost or added."""
+    from citewise.evals.bench_pdf_tables import run_pdf_tables_benchmark
+
+    print_result(run_pdf_tables_benchmark(folder, repeats=repeats, log=log_to_stderr), as_json)
+
+
 @app.command("query")
 def bench_query(
     dataset: BeirArg,
