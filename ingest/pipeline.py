@@ -14,6 +14,7 @@ import json
 import logging
 import time
 import uuid
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from functools import cached_property
 
@@ -89,6 +90,22 @@ class _Pending:
     language: str | None = None  # detected once per document; its chunks' BM25 analyser
 
 
+@dataclass(slots=True)
+class _InFlight:
+    """A parsed and chunked batch whose new vectors the encoder is computing (`future`)."""
+
+    ready: list[_Pending]
+    chunks: list[Chunk]
+    tenant: str
+    report: IngestReport
+    progress: Progress
+    keys: list[str] = field(default_factory=list)  # each chunk's embedding-cache key
+    vectors: dict[str, np.ndarray] = field(default_factory=dict)  # by key: cached, then fresh ones added
+    missing: list[tuple[str, str]] = field(default_factory=list)  # (key, text) to embed
+    future: Future | None = None
+    sparse: list = field(default_factory=list)
+
+
 class Ingestor(IndexAccess):
     """Syncs connectors into one collection. Light to build; models and the index open on first need."""
 
@@ -105,6 +122,7 @@ class Ingestor(IndexAccess):
         self.state = SyncState(sessions, self.collection)
         self.tables = TableStore(sessions)
         self._sessions = sessions
+        self._inflight: _InFlight | None = None  # the batch being embedded while the next one is parsed
 
     # -- heavy parts, loaded once on first use (encoder, store, sparse: IndexAccess) --------------------
     @cached_property
@@ -213,6 +231,7 @@ class Ingestor(IndexAccess):
         try:
             for item in expand(connector.load(), self.container_limits):
                 if isinstance(item, DeletedItem | PermissionsChanged):
+                    self._drain()  # the change may concern a document of the batch in flight
                     self._change(item, tenant, known, seen, report)
                     progress.advance(1)
                     continue
@@ -247,6 +266,7 @@ class Ingestor(IndexAccess):
                     self._process(batch, tenant, report, progress)
                     batch = []
             self._process(batch, tenant, report, progress)
+            self._drain()
             if not (feed and cursor is not None):  # a change feed's increment names its deletions itself
                 gone = [doc_id for doc_id in known if doc_id not in seen]
                 self._delete(gone, known, report)
@@ -260,6 +280,7 @@ class Ingestor(IndexAccess):
             if "store" in self.__dict__:
                 self.store.flush()
         finally:
+            self._abandon()  # only a failed sync leaves a batch in flight
             progress.finish()
         report.seconds = round(time.perf_counter() - t0, 3)
         return report
@@ -309,8 +330,30 @@ class Ingestor(IndexAccess):
         self.state.remove(doc_ids)
 
     def _process(self, batch: list[_Pending], tenant: str, report: IngestReport, progress: Progress) -> None:
+        """Parse and chunk this batch and start its embedding, then finish the batch before it: the model
+        computes one batch's vectors on its own threads while this thread parses and chunks the next."""
+        prepared = self._prepare(batch, tenant, report, progress)
+        self._drain()
+        self._inflight = prepared
+
+    def _drain(self) -> None:
+        """Finish the batch in flight, if any (before a deletion or a permission change, and at the end)."""
+        prepared, self._inflight = self._inflight, None
+        if prepared is not None:
+            self._finish(prepared)
+
+    def _abandon(self) -> None:
+        """A sync that failed: wait for the batch in flight and drop it (its documents stay pending and the
+        next run redoes them, as after a crash)."""
+        prepared, self._inflight = self._inflight, None
+        if prepared is not None and prepared.future is not None:
+            prepared.future.exception()
+
+    def _prepare(
+        self, batch: list[_Pending], tenant: str, report: IngestReport, progress: Progress
+    ) -> _InFlight | None:
         if not batch:
-            return
+            return None
         ready: list[_Pending] = []
         openings: list[str] = []  # each ready document's opening, for one batched language detection
         failed_rows: list[dict] = []
@@ -331,24 +374,49 @@ class Ingestor(IndexAccess):
                 failed_rows.append(self._failed_row(p, tenant, message))
         self.state.upsert(failed_rows)
         if not ready:
-            return
+            return None
         for p, language in zip(ready, self.sparse.detect_documents(openings), strict=True):
             p.language = language
         self.state.upsert([self._row(p, tenant, status="pending", fingerprint=None) for p in ready])
         chunks = [c for p in ready for c in p.chunks or []]
         if self._local_index:
             ensure_free_space(self.settings.data_dir, len(chunks))
-        vectors = self._embed(chunks, report)
+        prepared = _InFlight(ready, chunks, tenant, report, progress)
+        model_id = self.encoder.model_id
+        prepared.keys = [hashlib.sha256(f"{model_id}\x1f{c.embed_text}".encode()).hexdigest() for c in chunks]
+        prepared.vectors = self.cache.get_many(list(set(prepared.keys)))
+        prepared.missing = sorted(
+            {k: c.embed_text for k, c in zip(prepared.keys, chunks, strict=True) if k not in prepared.vectors}.items()
+        )
+        if prepared.missing:  # on the encoder's threads (OpenVINO releases the GIL); the cache stays on this one
+            prepared.future = self._embedder.submit(self.encoder.embed_documents, [t for _, t in prepared.missing])
         by_doc_language = {p.doc_id: p.language for p in ready}
-        sparse = self.sparse.embed_documents(
+        prepared.sparse = self.sparse.embed_documents(
             [c.embed_text for c in chunks], [by_doc_language[c.doc_id] for c in chunks]
         )
+        return prepared
+
+    def _finish(self, prepared: _InFlight) -> None:
+        ready, chunks, tenant, report, progress = (
+            prepared.ready,
+            prepared.chunks,
+            prepared.tenant,
+            prepared.report,
+            prepared.progress,
+        )
+        if prepared.future is not None:
+            fresh = prepared.future.result()
+            new = {k: fresh[i] for i, (k, _) in enumerate(prepared.missing)}
+            self.cache.put_many(new)
+            prepared.vectors.update(new)
+            report.embedded += len(new)
+        vectors = [prepared.vectors[k] for k in prepared.keys]
         by_doc = {p.doc_id: p for p in ready}
         points = [
             Point(
                 point_id_for(c.doc_id, c.index, by_doc[c.doc_id].fingerprint[:16]),
                 vectors[i].tolist(),
-                sparse[i],
+                prepared.sparse[i],
                 self._payload(c, by_doc[c.doc_id], tenant),
             )
             for i, c in enumerate(chunks)
@@ -371,18 +439,15 @@ class Ingestor(IndexAccess):
             report.chunks += len(p.chunks or [])
             progress.advance(1, len(p.chunks or []))
 
-    def _embed(self, chunks: list[Chunk], report: IngestReport) -> np.ndarray:
-        model_id = self.encoder.model_id
-        keys = [hashlib.sha256(f"{model_id}\x1f{c.embed_text}".encode()).hexdigest() for c in chunks]
-        cached = self.cache.get_many(list(set(keys)))
-        missing = sorted({k: c.embed_text for k, c in zip(keys, chunks, strict=True) if k not in cached}.items())
-        if missing:
-            fresh = self.encoder.embed_documents([text for _, text in missing])
-            new = {k: fresh[i] for i, (k, _) in enumerate(missing)}
-            self.cache.put_many(new)
-            cached.update(new)
-            report.embedded += len(missing)
-        return np.stack([cached[k] for k in keys]) if keys else np.zeros((0, self.encoder.dim), np.float32)
+    @cached_property
+    def _embedder(self) -> ThreadPoolExecutor:
+        return ThreadPoolExecutor(max_workers=1, thread_name_prefix="citewise-embed")
+
+    def close(self) -> None:
+        if "_embedder" in self.__dict__:
+            self._embedder.shutdown(wait=True)
+            del self.__dict__["_embedder"]
+        super().close()
 
     def _payload(self, chunk: Chunk, p: _Pending, tenant: str) -> ChunkPayload:
         doc = p.doc

@@ -104,20 +104,19 @@ class ConnectorConformance:
     def test_a_sync_killed_mid_way_resumes_to_the_clean_index(self, source, settings, encoder, monkeypatch):
         settings.ingest.batch_docs = 1
         ing = Ingestor(settings, encoder=encoder)
-        real, calls = Ingestor._process, []
+        real, calls = Ingestor._finish, []
 
-        def dies_after_one_batch(self, batch, *args, **kwargs):  # noqa: ANN001, ANN202
-            if batch:
-                if calls:
-                    raise KeyboardInterrupt("killed")  # what a kill looks like to the code that ran so far
-                calls.append(len(batch))
-            return real(self, batch, *args, **kwargs)
+        def dies_after_one_batch(self, prepared, *args, **kwargs):  # noqa: ANN001, ANN202
+            if calls:  # the second batch is embedded and about to be written
+                raise KeyboardInterrupt("killed")  # what a kill looks like to the code that ran so far
+            calls.append(len(prepared.ready))
+            return real(self, prepared, *args, **kwargs)
 
-        monkeypatch.setattr(Ingestor, "_process", dies_after_one_batch)
+        monkeypatch.setattr(Ingestor, "_finish", dies_after_one_batch)
         with pytest.raises(KeyboardInterrupt):
             ing.sync(source.connector())
         ing.close()
-        monkeypatch.setattr(Ingestor, "_process", real)
+        monkeypatch.setattr(Ingestor, "_finish", real)
         report, resumed = _sync(settings, encoder, source)
         assert report.unchanged >= 1 and report.added + report.unchanged == 3  # the first batch is not redone
         settings.data_dir = settings.data_dir.with_name("clean")
