@@ -5,6 +5,7 @@ check free space -> embed (cache first) -> upsert points, hidden as pending, wit
 each document live -> delete its older versions -> mark `indexed` (ingest/recovery.py has why). Documents
 the source no longer lists are deleted after a complete listing. Every step is idempotent, so a run killed
 at any point and started again ends with the index a clean run would build, and never shows half a document.
+One batch is embedded (on the encoder's threads) while the next is parsed and chunked.
 """
 
 from __future__ import annotations
