@@ -166,12 +166,12 @@ def lay_out(textpage: Any, grids: list[Grid], page_box: Box) -> list[Piece]:  # 
             continue
         for g, grid in enumerate(grids):
             if _inside(grid.box, x, y):
-                taken[i] = g
                 spot = next(
                     ((r, c) for r, row in enumerate(grid.cells) for c, b in enumerate(row) if b and _inside(b, x, y)),
                     None,
                 )
-                if spot:
+                if spot:  # in the grid but in no cell (a gap between cells): it stays text, never lost
+                    taken[i] = g
                     cells.setdefault((g, *spot), []).append(i)
                     cell_of[i] = (g, *spot)
                 break
