@@ -15,7 +15,7 @@ from typing import Any, Literal, Protocol, runtime_checkable
 import numpy as np
 
 from citewise.registry import Registry
-from citewise.retrieval.encoders.model_files import resolve_model_dir
+from citewise.retrieval.encoders.model_files import read_tokenizer, resolve_model_dir
 from citewise.settings import EmbeddingSettings
 
 
@@ -91,10 +91,7 @@ class OpenVinoEncoder:
 
     @cached_property
     def _tokenizer(self) -> Any:
-        from tokenizers import Tokenizer
-
-        tokenizer = Tokenizer.from_file(str(self.model_dir / "tokenizer.json"))
-        tokenizer.no_padding()  # the shipped tokenizer.json pads to 128; batches are padded here
+        tokenizer = read_tokenizer(self.model_dir)  # its own copy: batches are padded here, and truncated
         tokenizer.enable_truncation(self.settings.max_seq_length)
         return tokenizer
 

@@ -37,16 +37,22 @@ def resolve_model_dir(settings: EmbeddingSettings) -> Path:
     return path.resolve()
 
 
-@lru_cache(maxsize=4)
-def load_tokenizer(model_dir: Path) -> Any:
-    """The model's Rust tokenizer (`tokenizers.Tokenizer`), for counting tokens while chunking.
-
-    Not transformers' wrapper: the same counts, without its per-call overhead (it made chunking the largest
-    cost of an ingest after embedding) or the seconds it takes to import. Never padded or truncated: long
-    texts are counted on purpose, and the chunker enforces the model's limit."""
+def read_tokenizer(model_dir: Path) -> Any:
+    """A new `tokenizers.Tokenizer` of the model, neither padded nor truncated (the shipped tokenizer.json
+    pads to 128); a caller that needs truncation sets it on its own copy."""
     from tokenizers import Tokenizer
 
     tokenizer = Tokenizer.from_file(str(model_dir / "tokenizer.json"))
     tokenizer.no_padding()
     tokenizer.no_truncation()
     return tokenizer
+
+
+@lru_cache(maxsize=4)
+def load_tokenizer(model_dir: Path) -> Any:
+    """The model's tokenizer for counting tokens while chunking, shared (never change its settings).
+
+    Not transformers' wrapper: the same counts, without its per-call overhead (it made chunking the largest
+    cost of an ingest after embedding) or the seconds it takes to import. Never truncated: long texts are
+    counted on purpose, and the chunker enforces the model's limit."""
+    return read_tokenizer(model_dir)
