@@ -160,16 +160,14 @@ def lay_out(textpage: Any, grids: list[Grid], page_box: Box) -> list[Piece]:  # 
     cells: dict[tuple[int, int, int], list[int]] = {}
     taken: dict[int, int] = {}  # char -> grid
     cell_of: dict[int, tuple[int, int, int]] = {}
+    rows_of = [_row_spans(grid) for grid in grids]
     for i, (x, y) in enumerate(centres):
         if not _inside(page_box, x, y):
             taken[i] = OFF_PAGE
             continue
         for g, grid in enumerate(grids):
             if _inside(grid.box, x, y):
-                spot = next(
-                    ((r, c) for r, row in enumerate(grid.cells) for c, b in enumerate(row) if b and _inside(b, x, y)),
-                    None,
-                )
+                spot = _cell_at(rows_of[g], x, y)
                 if spot:  # in the grid but in no cell (a gap between cells): it stays text, never lost
                     taken[i] = g
                     cells.setdefault((g, *spot), []).append(i)
@@ -209,6 +207,26 @@ def lay_out(textpage: Any, grids: list[Grid], page_box: Box) -> list[Piece]:  # 
         pieces.append(("text", _text(textpage, beside[k])))
     pieces.append(("text", _text(textpage, below)))
     return [p for p in pieces if p[1]]
+
+
+def _row_spans(grid: Grid) -> list[tuple[float, float, int, list[tuple[int, Box]]]]:
+    """Each row's height span and its cells, so a character is looked up by row, then by cell (rows + cells
+    tests instead of rows x cells)."""
+    spans = []
+    for r, row in enumerate(grid.cells):
+        boxes = [(c, b) for c, b in enumerate(row) if b]
+        if boxes:
+            spans.append((min(b[1] for _, b in boxes), max(b[3] for _, b in boxes), r, boxes))
+    return spans
+
+
+def _cell_at(rows: list[tuple[float, float, int, list[tuple[int, Box]]]], x: float, y: float) -> tuple[int, int] | None:
+    for low, high, r, boxes in rows:
+        if low <= y <= high:
+            for c, b in boxes:
+                if _inside(b, x, y):
+                    return r, c
+    return None
 
 
 def _cuts_words(textpage: Any, cell_of: dict[int, tuple[int, int, int]], grid: int) -> bool:  # noqa: ANN401
