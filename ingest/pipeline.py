@@ -91,15 +91,22 @@ class _Pending:
     language: str | None = None  # detected once per document; its chunks' BM25 analyser
 
 
+@dataclass(frozen=True, slots=True)
+class _Run:
+    """What one sync's batches share."""
+
+    tenant: str
+    report: IngestReport
+    progress: Progress
+
+
 @dataclass(slots=True)
 class _InFlight:
     """A parsed and chunked batch whose new vectors the encoder is computing (`future`)."""
 
     ready: list[_Pending]
     chunks: list[Chunk]
-    tenant: str
-    report: IngestReport
-    progress: Progress
+    run: _Run
     keys: list[str] = field(default_factory=list)  # each chunk's embedding-cache key
     vectors: dict[str, np.ndarray] = field(default_factory=dict)  # by key: cached, then fresh ones added
     missing: list[tuple[str, str]] = field(default_factory=list)  # (key, text) to embed
@@ -217,6 +224,7 @@ class Ingestor(IndexAccess):
         progress.start(total, f"ingest {connector.source_id.split(':', 1)[-1][-40:]}")
         seen: set[str] = set()
         batch: list[_Pending] = []
+        run = _Run(tenant, report, progress)
         if isinstance(connector, VersionedConnector):
             connector.set_known_versions(
                 {r.uri: r.source_version for r in known.values() if r.status == "indexed" and r.source_version}
@@ -264,9 +272,9 @@ class Ingestor(IndexAccess):
                     continue
                 batch.append(_Pending(item, doc_id, fingerprint, previous, content_hash=content))
                 if len(batch) >= self.settings.ingest.batch_docs:
-                    self._process(batch, tenant, report, progress)
+                    self._process(batch, run)
                     batch = []
-            self._process(batch, tenant, report, progress)
+            self._process(batch, run)
             self._drain()
             if not (feed and cursor is not None):  # a change feed's increment names its deletions itself
                 gone = [doc_id for doc_id in known if doc_id not in seen]
@@ -330,10 +338,10 @@ class Ingestor(IndexAccess):
                 report.deleted += 1
         self.state.remove(doc_ids)
 
-    def _process(self, batch: list[_Pending], tenant: str, report: IngestReport, progress: Progress) -> None:
+    def _process(self, batch: list[_Pending], run: _Run) -> None:
         """Parse and chunk this batch and start its embedding, then finish the batch before it: the model
         computes one batch's vectors on its own threads while this thread parses and chunks the next."""
-        prepared = self._prepare(batch, tenant, report, progress)
+        prepared = self._prepare(batch, run)
         self._drain()
         self._inflight = prepared
 
@@ -350,11 +358,10 @@ class Ingestor(IndexAccess):
         if prepared is not None and prepared.future is not None:
             prepared.future.exception()
 
-    def _prepare(
-        self, batch: list[_Pending], tenant: str, report: IngestReport, progress: Progress
-    ) -> _InFlight | None:
+    def _prepare(self, batch: list[_Pending], run: _Run) -> _InFlight | None:
         if not batch:
             return None
+        tenant, report, progress = run.tenant, run.report, run.progress
         ready: list[_Pending] = []
         openings: list[str] = []  # each ready document's opening, for one batched language detection
         failed_rows: list[dict] = []
@@ -363,7 +370,7 @@ class Ingestor(IndexAccess):
                 parsed = self.parser.parse(p.doc)
                 p.chunks = self.chunker.run(parsed, doc_id=p.doc_id, title=p.doc.title)
                 p.tables = parsed.tables
-                openings.append(parsed.text[:SAMPLE_CHARS])
+                openings.append(parsed.text[:SAMPLE_CHARS])  # the detector reads no more; the whole text is not kept
                 ready.append(p)
             except Exception as exc:  # one bad document never stops the batch
                 message = str(exc) if isinstance(exc, DocumentError) else f"internal: {type(exc).__name__}: {exc}"
@@ -382,7 +389,7 @@ class Ingestor(IndexAccess):
         chunks = [c for p in ready for c in p.chunks or []]
         if self._local_index:
             ensure_free_space(self.settings.data_dir, len(chunks))
-        prepared = _InFlight(ready, chunks, tenant, report, progress)
+        prepared = _InFlight(ready, chunks, run)
         model_id = self.encoder.model_id
         prepared.keys = [hashlib.sha256(f"{model_id}\x1f{c.embed_text}".encode()).hexdigest() for c in chunks]
         prepared.vectors = self.cache.get_many(list(set(prepared.keys)))
@@ -398,13 +405,8 @@ class Ingestor(IndexAccess):
         return prepared
 
     def _finish(self, prepared: _InFlight) -> None:
-        ready, chunks, tenant, report, progress = (
-            prepared.ready,
-            prepared.chunks,
-            prepared.tenant,
-            prepared.report,
-            prepared.progress,
-        )
+        ready, chunks = prepared.ready, prepared.chunks
+        tenant, report, progress = prepared.run.tenant, prepared.run.report, prepared.run.progress
         if prepared.future is not None:
             fresh = prepared.future.result()
             new = {k: fresh[i] for i, (k, _) in enumerate(prepared.missing)}
