@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import threading
 
 import pytest
 
@@ -158,3 +159,42 @@ def test_crash_between_upsert_and_commit_converges(settings, encoder, folder, tm
     assert _points(clean).values() and sorted(crashed.values()) == sorted(_points(clean).values())
     assert set(crashed) == set(_points(clean))
     clean.close()
+
+
+class _WaitingEncoder:
+    """The real encoder, but its first embedding call waits until the ingestor parses another document:
+    it returns only if parsing the next batch overlaps embedding this one."""
+
+    def __init__(self, inner) -> None:
+        self.inner = inner
+        self.embedding = threading.Event()
+        self.parsed_meanwhile = threading.Event()
+        self.overlapped: list[bool] = []
+
+    def __getattr__(self, name):
+        return getattr(self.inner, name)
+
+    def embed_documents(self, texts):
+        if not self.overlapped:
+            self.embedding.set()
+            self.overlapped.append(self.parsed_meanwhile.wait(timeout=15))
+            self.embedding.clear()
+        return self.inner.embed_documents(texts)
+
+
+def test_next_batch_is_parsed_while_this_one_is_embedded(settings, encoder, folder):
+    settings.ingest.batch_docs = 1
+    waiting = _WaitingEncoder(encoder)
+    ing = Ingestor(settings, encoder=waiting)
+    parse = ing.parser.parse
+
+    def noting_parse(doc):
+        if waiting.embedding.is_set():
+            waiting.parsed_meanwhile.set()
+        return parse(doc)
+
+    ing.parser.parse = noting_parse
+    report = ing.sync(FilesystemConnector(path=folder))
+    assert waiting.overlapped == [True]  # False: the first batch's embedding waited 15 s for a parse that never came
+    assert (report.added, report.failed, report.embedded) == (3, 0, report.chunks)
+    ing.close()
