@@ -6,10 +6,16 @@
   questions, English paragraphs: cross-lingual).
 - KorQuAD 1.0 dev (korquad.github.io, CC BY-ND 2.0 KR): Korean Wikipedia paragraphs with Korean questions;
   `korquad-ko` keeps the first ARTICLES articles verbatim (every paragraph and question of each). KorQuAD
-  has no parallel English, so Korean is measured same-language only.
+  has no parallel English QA.
+- Tatoeba (the 1,000-pair test sets of facebookresearch/LASER, data/tatoeba/v1; sentences CC BY 2.0 FR,
+  tatoeba.org): line-aligned Korean-English and German-English sentence pairs. `tatoeba-ko-en` and
+  `tatoeba-de-en` take the Korean (German) sentences as queries and the English ones as the corpus, each
+  query's relevant document its translation: cross-lingual search for Korean, which KorQuAD cannot give,
+  and German measured the same way beside XQuAD. English sentences that repeat are one document.
 
 A question's relevant document is the paragraph it was written on. Answers are kept in the queries
-(`answers`) for answer-containment checks. Run once: `python -m citewise.evals.lang_sets XQUAD_DIR KORQUAD_JSON`.
+(`answers`) for answer-containment checks. Run once:
+`python -m citewise.evals.lang_sets XQUAD_DIR KORQUAD_JSON TATOEBA_DIR`.
 """
 
 from __future__ import annotations
@@ -35,6 +41,23 @@ def _squad(path: Path, articles: int | None = None) -> tuple[list[dict], list[di
     return corpus, queries, qrels
 
 
+def _tatoeba(folder: Path, lang: str) -> tuple[list[dict], list[dict], list[tuple[str, str]]]:
+    """Queries in `lang`, the English side as the corpus; a repeated English sentence is one document."""
+    foreign = (folder / f"tatoeba.{lang}-eng.{lang}").read_text(encoding="utf-8").splitlines()
+    english = (folder / f"tatoeba.{lang}-eng.eng").read_text(encoding="utf-8").splitlines()
+    if len(foreign) != len(english):
+        raise ValueError(f"the sides are not line-aligned: {len(foreign)} and {len(english)} lines")
+    ids: dict[str, str] = {}
+    corpus, queries, qrels = [], [], []
+    for i, (question, answer) in enumerate(zip(foreign, english, strict=True)):
+        if answer not in ids:
+            ids[answer] = f"en{i:04d}"
+            corpus.append({"_id": ids[answer], "title": "", "text": answer})
+        queries.append({"_id": f"{lang}{i:04d}", "text": question, "answers": [answer]})
+        qrels.append((f"{lang}{i:04d}", ids[answer]))
+    return corpus, queries, qrels
+
+
 def _write(name: str, corpus: list[dict], queries: list[dict], qrels: list[tuple[str, str]], source: str) -> None:
     folder = OUT / name
     (folder / "qrels").mkdir(parents=True, exist_ok=True)
@@ -45,7 +68,7 @@ def _write(name: str, corpus: list[dict], queries: list[dict], qrels: list[tuple
     (folder / "SOURCE.md").write_text(source + f"\n\n{len(corpus)} documents, {len(queries)} queries.\n", "utf-8")
 
 
-def build(xquad: Path, korquad: Path) -> None:
+def build(xquad: Path, korquad: Path, tatoeba: Path) -> None:
     xq = "XQuAD (https://github.com/google-deepmind/xquad), licensed CC BY-SA 4.0; unmodified text."
     en_corpus, en_queries, en_qrels = _squad(xquad / "xquad.en.json")
     de_corpus, de_queries, de_qrels = _squad(xquad / "xquad.de.json")
@@ -57,7 +80,12 @@ def build(xquad: Path, korquad: Path) -> None:
     _write("korquad-ko", ko_corpus, ko_queries, ko_qrels,
            f"Korean questions on Korean paragraphs: the first {ARTICLES} articles of KorQuAD 1.0 dev, verbatim "
            "(https://korquad.github.io), licensed CC BY-ND 2.0 KR.")  # fmt: skip
+    tt = ("Tatoeba sentence pairs as selected for the LASER test set (https://github.com/facebookresearch/LASER, "
+          "data/tatoeba/v1, from tatoeba.org, 2018-11-17), licensed CC BY 2.0 FR; unmodified text.")  # fmt: skip
+    for lang, name, language in (("kor", "ko", "Korean"), ("deu", "de", "German")):
+        _write(f"tatoeba-{name}-en", *_tatoeba(tatoeba, lang),
+               f"{language} sentences as queries, their English translations as the corpus. {tt}")  # fmt: skip
 
 
 if __name__ == "__main__":
-    build(Path(sys.argv[1]), Path(sys.argv[2]))
+    build(Path(sys.argv[1]), Path(sys.argv[2]), Path(sys.argv[3]))
