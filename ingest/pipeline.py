@@ -55,8 +55,9 @@ from citewise.settings import Settings
 
 log = logging.getLogger(__name__)
 
-# Bump when parsing/chunking output changes: every document is re-indexed. 3: tables kept as rows.
-PIPELINE_VERSION = "3"
+# Bump when parsing/chunking output changes: every document is re-indexed. 3: tables kept as rows. 4: pictures
+# in Office files OCR'd.
+PIPELINE_VERSION = "4"
 ACL_META = "acl_"  # metadata keys about permissions: part of the ACL, not of the content fingerprint
 UPSERT_BATCH = 256
 
@@ -160,6 +161,7 @@ class Ingestor(IndexAccess):
                 max_pages=cfg.ocr_max_pages,
                 page_timeout_s=cfg.ocr_page_timeout_s,
                 file_timeout_s=cfg.ocr_file_timeout_s,
+                pictures=cfg.ocr_pictures,
             )
             if cfg.ocr
             else None,

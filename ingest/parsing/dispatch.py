@@ -96,7 +96,7 @@ def _structured(job: ParseJob) -> ParsedDocument:
     """unstructured's partitioners: Office, HTML, e-mail, Markdown and the other text formats."""
     from citewise.ingest.parsing.structured import parse_structured
 
-    return parse_structured(job.content, filename=job.filename, fmt=job.fmt, title=job.title)
+    return parse_structured(job.content, filename=job.filename, fmt=job.fmt, title=job.title, ocr=job.ocr)
 
 
 PARSERS: dict[str, Callable[[ParseJob], ParsedDocument]] = {  # any other format: _structured

@@ -25,6 +25,7 @@ class OcrLimits:
     page_timeout_s: float = 60.0
     file_timeout_s: float = 150.0  # under the sandbox's parse timeout, so the file fails with OCR's reason
     dpi: int = 300
+    pictures: bool = True  # the pictures inside Office files too (ingest/parsing/pictures.py)
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,10 +85,11 @@ def _from_tsv(tsv: str) -> OcrPage:
 
 
 class OcrBudget:
-    """Pages and wall time left for OCR in one file."""
+    """Pages (or pictures) and wall time left for OCR in one file."""
 
-    def __init__(self, limits: OcrLimits) -> None:
+    def __init__(self, limits: OcrLimits, *, unit: str = "pages") -> None:
         self.limits, self.pages, self.deadline = limits, 0, time.monotonic() + limits.file_timeout_s
+        self.unit = unit  # what is numbered: a PDF's pages, an Office file's pictures
         self.skipped: list[int] = []  # over the budget
         self.timed_out: list[int] = []  # Tesseract ran out of its page's time
 
@@ -112,7 +114,7 @@ class OcrBudget:
             parts.append(f"{_pages(self.timed_out)} (each took over its {self.limits.page_timeout_s:g} s)")
         if self.skipped:
             parts.append(f"{_pages(self.skipped)} (over the OCR budget of this file)")
-        return f"[pages not OCR'd: {'; '.join(parts)}]" if parts else ""
+        return f"[{self.unit} not OCR'd: {'; '.join(parts)}]" if parts else ""
 
     def take(self, page_number: int) -> float | None:
         """The time this page may take, or None (over budget: the page is skipped and recorded)."""

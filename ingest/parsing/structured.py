@@ -22,6 +22,8 @@ from citewise.errors import (
     LegacyFormatError,
 )
 from citewise.ingest.parsing.assemble import Block, assemble
+from citewise.ingest.parsing.ocr import OcrLimits
+from citewise.ingest.parsing.pictures import FINDERS, picture_blocks, place
 from citewise.ingest.parsing.tabular import markdown_table, table_data
 from citewise.ingest.parsing.text import decode_text
 from citewise.models import ElementType, ParsedDocument, TableData
@@ -108,7 +110,9 @@ def _table_text(element: Any) -> str:
 TEXT_FORMATS = {"text", "md", "rst", "org", "csv", "tsv", "html", "xml"}
 
 
-def parse_structured(content: bytes, *, filename: str, fmt: str, title: str) -> ParsedDocument:
+def parse_structured(
+    content: bytes, *, filename: str, fmt: str, title: str, ocr: OcrLimits | None = None
+) -> ParsedDocument:
     if fmt in {"csv", "tsv"}:  # unstructured drops any cell over libxml2's 10 MB text limit, without a word
         return _parse_delimited(content, fmt=fmt, title=title)
     partition = _partition()
@@ -142,8 +146,18 @@ def parse_structured(content: bytes, *, filename: str, fmt: str, title: str) -> 
         blocks.append(Block(kind, text, page, getattr(el.metadata, "category_depth", None)))
     if fmt in {"eml", "msg"} and not any(b.text.strip() for b in blocks) and _is_encrypted_mail(content):
         raise EncryptedDocumentError("the e-mail is encrypted (S/MIME or PGP); only its ciphertext is available")
+    note = ""
+    if ocr is not None and ocr.pictures and fmt in FINDERS:  # a slide that is a screenshot, a pasted scan
+        found, note = picture_blocks(content, fmt, ocr)
+        blocks = place(blocks, found)
     if not any(b.text.strip() for b in blocks):
-        raise EmptyDocumentError(f"no text found in the .{fmt} file (empty, images only, or whitespace)")
+        if fmt not in FINDERS:
+            raise EmptyDocumentError(f"no text found in the .{fmt} file (empty or whitespace only)")
+        if ocr is None or not ocr.pictures:
+            raise EmptyDocumentError(f"no text found in the .{fmt} file (empty, or pictures only: OCR is off)")
+        raise EmptyDocumentError(f"no text found in the .{fmt} file nor in its pictures (empty or whitespace only)")
+    if note:
+        blocks.append(Block("text", note))
     parsed = assemble(blocks, title=title, pages=max(pages) if pages else None)
     parsed.tables = tables
     return parsed
