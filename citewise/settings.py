@@ -89,7 +89,7 @@ class IngestSettings(BaseModel):
     ocr_max_pages: int = Field(50, ge=1, description="pages OCR'd per file; later pages are reported as skipped")
     ocr_page_timeout_s: float = Field(60.0, gt=0)
     ocr_file_timeout_s: float = Field(150.0, gt=0, description="all OCR of one file (keep under parse_timeout_s)")
-    ocr_pictures: bool = Field(True, description="OCR the pictures inside docx, pptx, xlsx, odt, odp and ods files")
+    ocr_pictures: bool = Field(True, description="OCR the pictures inside docx, pptx, xlsx and odt files (legacy too)")
     # Ruled PDF tables as rows (ingest/parsing/pdf_tables.py, pdfplumber on the pages that carry a grid).
     pdf_tables: bool = Field(True, description="read ruled tables in PDFs as tables (Markdown and rows)")
     pdf_table_pages: int = Field(50, ge=1, description="pages per PDF searched for tables; later ones stay text")

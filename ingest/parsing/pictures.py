@@ -153,4 +153,4 @@ def _odf(zf: zipfile.ZipFile, names: set[str]) -> Iterator[Picture]:
             yield Picture(href.decode("utf-8", "replace"), None)
 
 
-FINDERS = {"docx": _docx, "pptx": _pptx, "xlsx": _xlsx, "odt": _odf, "odp": _odf, "ods": _odf}
+FINDERS = {"docx": _docx, "pptx": _pptx, "xlsx": _xlsx, "odt": _odf}  # the Office formats Citewise parses
