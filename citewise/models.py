@@ -184,6 +184,7 @@ class SearchHit(BaseModel):
     char_end: int | None = None
     section_path: list[str] = Field(default_factory=list)
     modified_at: str | None = None
+    language: str | None = Field(None, description="the document's detected language, e.g. german")
     context_before: list[ContextChunk] = Field(default_factory=list)
     context_after: list[ContextChunk] = Field(default_factory=list)
 

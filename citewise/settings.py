@@ -301,6 +301,9 @@ class AnswerabilityModel(BaseModel):
     weights: dict[str, float] = Field(default_factory=dict)
     bias: float = 0.0
     threshold: float = Field(0.5, ge=0, le=1, description="answer when the score is at least this")
+    cross_lingual: AnswerabilityModel | None = Field(
+        None, description="used instead when the question's language is not its best passage's (see answerability)"
+    )
 
 
 class ChatSettings(BaseModel):
@@ -331,6 +334,50 @@ class ChatSettings(BaseModel):
             bias=-8.827743,
             threshold=0.087302,
         )
+    )
+    # A dense backend whose cosines sit elsewhere gets a decision of its own. e5 scores unrelated passages about
+    # 0.8 (MiniLM: 0.3), and it answers questions whose passages are in another language, with which they share
+    # no terms: with e5, the model above refuses 35% of the answerable German questions on English passages.
+    # Fitted by `CITEWISE_EMBEDDING__BACKEND=e5 python -m citewise.evals.calibrate_answerability --languages`
+    # (company-policies, general, sample, xquad-de-en, korquad-ko; scifact is too slow to index with e5 here),
+    # with a second decision for questions whose best passage is in another language (`cross_lingual`); the
+    # out-of-fold figures are in docs/architecture.md.
+    answerability_models: dict[str, AnswerabilityModel] = Field(
+        default_factory=lambda: {
+            "e5": AnswerabilityModel(
+                weights={
+                    "dense1": -2.957334,
+                    "dense_lead": 21.426246,
+                    "sparse1_log": 0.667102,
+                    "sparse_per_term": 0.886716,
+                    "agree": 0.795384,
+                    "coverage_best": 0.750903,
+                    "coverage_all": -2.445029,
+                    "coverage_sentence": 2.423693,
+                    "missing_all": -0.242356,
+                    "answer_type": 0.165568,
+                },
+                bias=-3.215914,
+                threshold=0.050815,
+                cross_lingual=AnswerabilityModel(
+                    weights={
+                        "dense1": 50.809727,
+                        "dense_lead": 2.210097,
+                        "sparse1_log": 0.371213,
+                        "sparse_per_term": -0.011928,
+                        "agree": 0.794077,
+                        "coverage_best": 2.559553,
+                        "coverage_all": -2.322864,
+                        "coverage_sentence": 3.468251,
+                        "missing_all": -0.131238,
+                        "answer_type": -0.636478,
+                    },
+                    bias=-41.061423,
+                    threshold=0.075037,
+                ),
+            )
+        },
+        description="per embedding backend: the answerability decision fitted on its scores (else answerability_model)",
     )
     evidence_threshold: float = Field(0.43, description="refuse when the best passage's dense cosine is below")
     support_threshold: float = Field(0.58, description="share of a sentence's content terms its source must hold")
@@ -375,6 +422,13 @@ class GuardSettings(BaseModel):
     # it lifts detection from 46% to 54% with no false positive. MiniLM is English-only, like the bank.
     injection_similarity: float | None = Field(
         0.55, gt=0, le=1, description="also flag questions this close (cosine) to known injection phrasings"
+    )
+    # e5's cosines sit near 0.8 for any two texts: at 0.55 every question was blocked. 0.90 is the lowest with no
+    # false positive on the dev set (the highest benign question: 0.896); held out, it catches 12 attacks of 24
+    # against 11 by the patterns alone, with no false positive, but the closest benign question scores 0.892.
+    injection_similarity_by_backend: dict[str, float | None] = Field(
+        default_factory=lambda: {"e5": 0.90},
+        description="per embedding backend: its own cosine for the similarity check (None: off); else the above",
     )
     redact_pii_in_answers: bool = False
     input_checks: list[str] = Field(

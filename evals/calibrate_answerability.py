@@ -9,7 +9,13 @@
 - **general** (tests/fixtures/answerability): 36 general-knowledge passages, one answerable and one
   unanswerable question on the topic of each;
 - **sample** (sample_corpus/, what `make run` ingests): 16 and 16, including "How are crashes handled during
-  ingest?" and "What happens when a file changes?", which the old threshold refused.
+  ingest?" and "What happens when a file changes?", which the old threshold refused;
+- with `--languages`, **xquad-de-en** and **korquad-ko** (evals/data/, the first LANGUAGE_QUESTIONS questions
+  of each): a German question on the English paragraphs and a Korean one on Korean paragraphs, as is and with
+  its paragraph filtered out, like scifact; and FOREIGN_OFF_TOPIC of each set's questions asked of the three
+  English corpora (off-topic). Term coverage is zero across languages, so the questions whose best passage
+  is in another language get a decision of their own (`cross_lingual`, fitted and reported apart; this is
+  how `answerability_models.e5` was made).
 
 A logistic regression over the signals, each dataset weighted equally, is cross-validated (5 stratified
 folds): the threshold is chosen on the training folds as the highest one that keeps false refusals at or
@@ -35,22 +41,28 @@ from citewise.settings import Settings
 REPO = Path(__file__).resolve().parents[1]
 FIXTURES = REPO / "tests" / "fixtures"
 OLD_THRESHOLD = 0.43
+LANGUAGE_SETS = ("xquad-de-en", "korquad-ko")
+LANGUAGE_QUESTIONS = 150
+FOREIGN_OFF_TOPIC = 40  # of each language set's questions, asked of the English corpora
 
 
 def _read_jsonl(path: Path) -> list[dict]:
     return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
 
 
-def _features(retriever, question: str, k: int, exclude_keys: list[str] | None = None) -> dict[str, float]:  # noqa: ANN001
-    from citewise.api.orchestration.answerability import signals
+def _features(retriever, question: str, k: int, exclude_keys: list[str] | None = None) -> tuple[dict, bool]:  # noqa: ANN001
+    """The signals, and whether the question crosses languages (as the chat pipeline decides it)."""
+    from citewise.api.orchestration.answerability import crosses_languages, signals
     from citewise.retrieval.retriever import RetrievalRequest, SearchFilters
 
     filters = SearchFilters(exclude={"key": exclude_keys}) if exclude_keys else SearchFilters()
     hits = retriever.run(RetrievalRequest(query=question, principal=Principal(), k=k, filters=filters)).hits
-    return signals(question, hits)
+    return signals(question, hits), crosses_languages(retriever.sparse.query_language(question), hits)
 
 
-def collect(settings: Settings, scifact: Path | None, log: Callable[[str], None]) -> list[dict]:
+def collect(
+    settings: Settings, scifact: Path | None, log: Callable[[str], None], *, languages: bool = False
+) -> list[dict]:
     """One row per question: dataset, answerable, features (the real retriever, default settings)."""
     from citewise.connectors.filesystem import FilesystemConnector
     from citewise.evals.retrieval_eval import index_dataset, prepare_dataset
@@ -62,13 +74,15 @@ def collect(settings: Settings, scifact: Path | None, log: Callable[[str], None]
 
     def add(dataset: str, retriever, items: list[tuple[str, bool, list[str] | None]], kind: str = "") -> None:  # noqa: ANN001
         for question, answerable, exclude in items:
+            features, crossing = _features(retriever, question, k, exclude)
             rows.append(
                 {
                     "dataset": dataset,
                     "question": question,
                     "answerable": answerable,
                     "kind": "answerable" if answerable else (kind or "same_topic"),
-                    "features": _features(retriever, question, k, exclude),
+                    "features": features,
+                    "cross_lingual": crossing,
                 }
             )
         log(f"{dataset}: {len(items)} questions{f' ({kind})' if kind else ''}")
@@ -78,26 +92,36 @@ def collect(settings: Settings, scifact: Path | None, log: Callable[[str], None]
     # Off-topic: another dev set's answerable questions, asked of a corpus that has nothing on them.
     general_asked = [(r["question"], False, None) for r in general if r["answerable"]]
     company_asked = [(r["question"], False, None) for r in company if r["answerable"]]
+    foreign_asked = []  # German and Korean questions asked of the English corpora: cross-lingual, off-topic
+    for name in LANGUAGE_SETS if languages else ():
+        queries = _read_jsonl(REPO / "evals" / "data" / name / "queries.jsonl")[:FOREIGN_OFF_TOPIC]
+        foreign_asked += [(q["text"], False, None) for q in queries]
 
-    if scifact is not None:
-        data, collection, _ = prepare_dataset(scifact, "train", settings, log)
+    def with_and_without_gold(name: str, folder: Path, split: str, limit: int | None = None) -> None:
+        """Each question as is (answerable) and with its relevant documents filtered out (same topic)."""
+        data, collection, _ = prepare_dataset(folder, split, settings, log)
         retriever = Retriever(settings, collection=collection)
         items = []
-        for q, text in sorted(data.queries.items()):
+        for q, text in sorted(data.queries.items())[:limit]:
             gold = sorted(data.qrels[q])
             items += [(text, True, None), (text, False, gold)]
-        add("scifact", retriever, items)
+        add(name, retriever, items)
         retriever.close()
+
+    if scifact is not None:
+        with_and_without_gold("scifact", scifact, "train")
+    for name in LANGUAGE_SETS if languages else ():
+        with_and_without_gold(name, REPO / "evals" / "data" / name, "test", LANGUAGE_QUESTIONS)
     cp = FIXTURES / "company-policies"
     data, collection, _ = prepare_dataset(cp, "test", settings, log)
     retriever = Retriever(settings, collection=collection)
     add("company-policies", retriever, [(r["question"], r["answerable"], None) for r in company])
-    add("company-policies", retriever, general_asked, "off_topic")
+    add("company-policies", retriever, general_asked + foreign_asked, "off_topic")
     retriever.close()
     index_dataset(settings, FIXTURES / "answerability" / "general-corpus.jsonl", "calib-general", log)
     retriever = Retriever(settings, collection="calib-general")
     add("general", retriever, [(r["question"], r["answerable"], None) for r in general])
-    add("general", retriever, company_asked, "off_topic")
+    add("general", retriever, company_asked + foreign_asked, "off_topic")
     retriever.close()
     ingestor = Ingestor(settings, collection="calib-sample")
     ingestor.sync(FilesystemConnector(path=REPO / "sample_corpus"))
@@ -105,7 +129,7 @@ def collect(settings: Settings, scifact: Path | None, log: Callable[[str], None]
     retriever = Retriever(settings, collection="calib-sample")
     sample = _read_jsonl(FIXTURES / "answerability" / "sample-questions.jsonl")
     add("sample", retriever, [(r["question"], r["answerable"], None) for r in sample])
-    add("sample", retriever, general_asked, "off_topic")
+    add("sample", retriever, general_asked + foreign_asked, "off_topic")
     retriever.close()
     return rows
 
@@ -202,15 +226,24 @@ def calibrate(rows: list[dict], *, target: float = 0.03, c: float = 1.0, folds: 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--scifact", type=Path, help="a BEIR folder (scifact-dev), split train")
+    ap.add_argument("--languages", action="store_true", help="add the German and Korean sets (evals/data)")
     ap.add_argument("--target", type=float, default=0.03, help="false refusal rate allowed per dataset")
     ap.add_argument("--data-dir", type=Path, help="where the dev indexes live (default: a temp dir)")
     ap.add_argument("--rows", type=Path, help="also write every question's features and label here (JSONL)")
     args = ap.parse_args(argv)
     settings = Settings(data_dir=args.data_dir or Path(tempfile.mkdtemp(prefix="citewise-calibrate-")))
-    rows = collect(settings, args.scifact, lambda m: print(m, file=sys.stderr))
+    rows = collect(settings, args.scifact, lambda m: print(m, file=sys.stderr), languages=args.languages)
     if args.rows:
         args.rows.write_text("".join(json.dumps(r) + "\n" for r in rows))
-    print(json.dumps(calibrate(rows, target=args.target), indent=2))
+    if not args.languages:
+        print(json.dumps(calibrate(rows, target=args.target), indent=2))
+        return 0
+    # Two decisions: term coverage means nothing when the question and its best passage differ in language.
+    report = calibrate([r for r in rows if not r["cross_lingual"]], target=args.target)
+    crossing = calibrate([r for r in rows if r["cross_lingual"]], target=args.target)
+    report["model"]["cross_lingual"] = crossing.pop("model")
+    report["cross_lingual"] = crossing
+    print(json.dumps(report, indent=2))
     return 0
 
 

@@ -441,7 +441,7 @@ def main() -> None:
         from citewise.retrieval.encoders.dense import load_dense_encoder
         from citewise.settings import Settings
 
-        encoder = load_dense_encoder(Settings().embedding)
+        encoder = load_dense_encoder(Settings().embedding)  # CITEWISE_EMBEDDING__BACKEND picks the model
         bank = SimilarityBank(encoder.embed_query, args.similarity)
     check = QuestionInjection("block", bank)
     report = evaluate(lambda text: check.run(text, "eval").action == "block", held_out=args.held_out)

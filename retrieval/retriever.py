@@ -148,6 +148,7 @@ def to_hit(point: ScoredPoint) -> SearchHit:
         char_end=p.char_end,
         section_path=p.section_path,
         modified_at=p.modified_at,
+        language=p.language,
     )
 
 

@@ -5,7 +5,9 @@ Signals (`signals`): the best dense cosine and its lead over the rest, the best 
 query term), whether the dense and BM25 branches agree on the best document, how much of the question's
 content the passages cover (best passage, all passages, best sentence), how many question terms no passage
 has, and whether a how-many/when question finds a number in its best sentence. The weights come from
-`citewise.evals.calibrate_answerability` (cross-validated on four dev sets; defaults in settings). After
+`citewise.evals.calibrate_answerability` (cross-validated on four dev sets; defaults in settings). A
+question in another language than its best passage shares no terms with it: a backend's model may carry a
+`cross_lingual` one for that case (`pick`). After
 generation, an LLM's own "not in the sources" answer also counts as a refusal (`model_refusal`).
 """
 
@@ -77,6 +79,19 @@ def signals(question: str, hits: list[SearchHit]) -> dict[str, float]:
         "missing_all": float(len(q_terms - union)),  # question terms no passage has
         "answer_type": typed,  # a how-many/when question and a number in that sentence
     }
+
+
+def crosses_languages(query_language: str | None, hits: list[SearchHit]) -> bool:
+    """The question is in another language than its best passage: term coverage says nothing then, so a
+    multilingual encoder's decision has a cross-lingual model of its own."""
+    best = hits[0].language if hits else None
+    return bool(query_language and best and query_language != best)
+
+
+def pick(model: AnswerabilityModel, query_language: str | None, hits: list[SearchHit]) -> AnswerabilityModel:
+    if model.cross_lingual is not None and crosses_languages(query_language, hits):
+        return model.cross_lingual
+    return model
 
 
 def score(features: dict[str, float], model: AnswerabilityModel) -> float:

@@ -74,7 +74,9 @@ class ChatPipeline:
             if retriever is not None
             else None
         )
-        self.input_checks = guards.input_checks(settings.guards, embed=lambda text: retriever.encoder.embed_query(text))
+        self.input_checks = guards.input_checks(
+            settings.guards, embed=lambda text: retriever.encoder.embed_query(text), backend=settings.embedding.backend
+        )
         self.profiles = {p.name: p for p in settings.chat.profiles}
         if settings.chat.default_profile not in self.profiles:
             raise ConfigError(f"default profile {settings.chat.default_profile!r} is not among chat.profiles")
@@ -459,7 +461,9 @@ class ChatPipeline:
         if chat.answerability == "threshold":
             best = max((h.scores.get("dense", 0.0) for h in turn.hits), default=0.0)
             return best >= chat.evidence_threshold, f"{best:.2f}<{chat.evidence_threshold:.2f}"
-        model = chat.answerability_model
+        model = chat.answerability_models.get(self.settings.embedding.backend, chat.answerability_model)
+        if model.cross_lingual is not None and turn.hits:
+            model = answerability.pick(model, self.retriever.sparse.query_language(turn.query), turn.hits)
         value = answerability.score(answerability.signals(turn.query, turn.hits), model) if turn.hits else 0.0
         return value >= model.threshold, f"{value:.2f}<{model.threshold:.2f}"
 

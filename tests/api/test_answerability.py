@@ -158,3 +158,32 @@ def test_the_calibration_report_compares_old_and_new_per_dataset(tmp_path):
         assert 0 <= row["calibrated_out_of_fold"]["false_refusals"] <= 1
     assert set(report["model"]["weights"]) == set(FEATURES)
     json.dumps(report)
+
+
+def _in(language: str | None) -> SearchHit:
+    return SearchHit(doc_id="d", chunk_id="c", score=1.0, title="t", path="p", page=None, text="x", language=language)
+
+
+def test_the_cross_lingual_decision_is_used_only_when_the_best_passage_is_in_another_language():
+    from citewise.api.orchestration.answerability import crosses_languages, pick
+    from citewise.settings import AnswerabilityModel
+
+    cross = AnswerabilityModel(bias=1.0)
+    model = AnswerabilityModel(bias=-1.0, cross_lingual=cross)
+    assert crosses_languages("german", [_in("english"), _in("german")])
+    assert not crosses_languages("german", [_in("german"), _in("english")])
+    assert not crosses_languages("german", [_in(None)]) and not crosses_languages("german", [])
+    assert pick(model, "korean", [_in("english")]) is cross
+    assert pick(model, "english", [_in("english")]) is model
+    assert pick(AnswerabilityModel(), "korean", [_in("english")]).cross_lingual is None
+
+
+def test_the_injection_similarity_cosine_follows_the_encoder():
+    from citewise.api.orchestration.guardrails.injection import QuestionInjection
+    from citewise.settings import GuardSettings
+
+    embed = lambda text: None  # noqa: E731 - never called here
+    threshold = lambda backend: QuestionInjection.from_settings(GuardSettings(), embed=embed, backend=backend)  # noqa: E731
+    assert threshold("e5").similarity.threshold == 0.90 and threshold("openvino").similarity.threshold == 0.55
+    off = GuardSettings(injection_similarity_by_backend={"e5": None})
+    assert QuestionInjection.from_settings(off, embed=embed, backend="e5").similarity is None
