@@ -130,8 +130,9 @@ def _pages(numbers: list[int]) -> str:
     return ", ".join(map(str, numbers[:10])) + ("…" if len(numbers) > 10 else "")
 
 
-def image_pages(content: bytes) -> list[bytes]:
-    """Each frame of an image file (a multi-page TIFF has several) as PNG bytes, for Tesseract."""
+def image_pages(content: bytes, *, frames: int | None = None) -> list[bytes]:
+    """Each frame of an image file (a multi-page TIFF has several), or the first `frames`, as PNG bytes for
+    Tesseract."""
     from PIL import Image, ImageSequence, UnidentifiedImageError
 
     try:
@@ -142,7 +143,9 @@ def image_pages(content: bytes) -> list[bytes]:
         raise DocumentError(f"the image cannot be read: {exc}", kind="corrupt") from None
     pages = []
     try:
-        for frame in ImageSequence.Iterator(image):
+        for n, frame in enumerate(ImageSequence.Iterator(image)):
+            if frames is not None and n >= frames:
+                break
             buffer = io.BytesIO()
             frame.convert("L").save(buffer, format="PNG")
             pages.append(buffer.getvalue())

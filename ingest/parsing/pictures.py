@@ -40,9 +40,7 @@ class Picture:
 def picture_blocks(content: bytes, fmt: str, limits: OcrLimits) -> tuple[list[Block], str]:
     """The text of the file's pictures (a block per paragraph) and a note naming the pictures OCR did not read
     ("" when it read them all). OCR failing costs the pictures, never the document's own text."""
-    finder = FINDERS.get(fmt)
-    if finder is None:
-        return [], ""
+    finder = FINDERS[fmt]
     budget = OcrBudget(limits, unit="pictures")
     blocks: list[Block] = []
     failed: str | None = None
@@ -51,10 +49,15 @@ def picture_blocks(content: bytes, fmt: str, limits: OcrLimits) -> tuple[list[Bl
             names = set(zf.namelist())
             found = [p for p in _unique(finder(zf, names)) if p.path in names and p.path.lower().endswith(READABLE)]
             for number, picture in enumerate(found, 1):
-                png = _grey_png(zf.read(picture.path))
-                if png is None:
+                data = zf.read(picture.path)
+                if not _may_hold_text(data):
                     continue
-                page = budget.read(number, lambda png=png: png)
+                try:  # decoded only within the budget (`read` renders it then)
+                    page = budget.read(number, lambda data=data: image_pages(data, frames=1)[0])
+                except DocumentError as exc:
+                    if exc.kind != "corrupt":
+                        raise
+                    continue  # a broken picture costs that picture, not the document
                 if page is not None and page.text:
                     blocks += [Block("text", b.text, picture.page, ocr_confidence=page.confidence)
                                for b in paragraphs(page.text)]  # fmt: skip
@@ -69,30 +72,21 @@ def place(blocks: list[Block], pictures: list[Block]) -> list[Block]:
     """Each picture block after the last block of its page (the end when it has none)."""
     out = list(blocks)
     for block in pictures:
-        at = len(out)
-        if block.page is not None:
-            later = [i for i, b in enumerate(out) if b.page is not None and b.page > block.page]
-            at = later[0] if later else len(out)
+        after = block.page is not None
+        at = next((i for i, b in enumerate(out) if after and b.page is not None and b.page > block.page), len(out))
         out.insert(at, block)
     return out
 
 
-def _grey_png(data: bytes) -> bytes | None:
-    """The picture's first frame as greyscale PNG, or None: too small to hold text, too big, or unreadable
-    (a broken picture costs that picture, not the document)."""
+def _may_hold_text(data: bytes) -> bool:
+    """From the header alone: neither an icon nor a picture too big to decode; unreadable ones are skipped."""
     from PIL import Image
 
     try:
         with Image.open(BytesIO(data)) as image:
-            pixels = image.width * image.height
-    except Exception:
-        return None
-    if not MIN_PIXELS <= pixels <= MAX_PIXELS:
-        return None
-    try:
-        return image_pages(data)[0]
-    except (DocumentError, IndexError):
-        return None
+            return MIN_PIXELS <= image.width * image.height <= MAX_PIXELS
+    except Exception:  # not an image PIL knows: nothing to read
+        return False
 
 
 def _unique(pictures: Iterator[Picture]) -> Iterator[Picture]:

@@ -134,3 +134,29 @@ def test_a_linked_picture_is_never_followed():
             ' Target="http://example.com/tracker.png" TargetMode="External"/></Relationships>'))  # fmt: skip
     with zipfile.ZipFile(buffer) as zf:
         assert _relationships(zf, set(zf.namelist()), "word/document.xml") == {"rId1": "word/media/image1.png"}
+
+
+def _replace_member(content: bytes, name: str, data: bytes) -> bytes:
+    out = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(content)) as src, zipfile.ZipFile(out, "w") as dst:
+        for item in src.infolist():
+            dst.writestr(item, data if item.filename == name else src.read(item.filename))
+    return out.getvalue()
+
+
+def test_a_broken_picture_costs_only_that_picture():
+    content = _docx("Two scans.", _png("First scan."), _png("Second scan."))
+    with zipfile.ZipFile(io.BytesIO(content)) as zf:
+        first = sorted(n for n in zf.namelist() if n.startswith("word/media/"))[0]
+        header = zf.read(first)[:64]  # a valid PNG header: the picture's size reads, its pixels do not
+    parsed = parse_document(_raw("two.docx", _replace_member(content, first, header + b"\0" * 200)))
+    read = [t for _, t in _ocr_texts(parsed)]
+    assert len(read) == 1 and read[0] in ("First scan.", "Second scan.")
+    assert "Two scans." in parsed.text
+
+
+def test_tesseract_failing_keeps_the_documents_text_and_says_why():
+    content = _docx("The memo's own text.", _png("Text in a picture."))
+    parsed = parse_document(_raw("memo.docx", content), ocr=OcrLimits(languages="xxx"))  # no such language data
+    assert "The memo's own text." in parsed.text and "Text in a picture." not in parsed.text
+    assert "[pictures not OCR'd: " in parsed.text and "tesseract failed" in parsed.text
