@@ -34,6 +34,14 @@ def encoder():
     return enc
 
 
+@pytest.fixture(scope="session")
+def e5():
+    """The multilingual encoder (embedding.backend=e5), loaded once."""
+    from citewise.retrieval.encoders.dense import load_dense_encoder
+
+    return load_dense_encoder(Settings().embedding, "e5")
+
+
 def _pg_bin(name: str) -> str:
     import glob
     import shutil

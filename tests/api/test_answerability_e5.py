@@ -22,13 +22,13 @@ REPO = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture(scope="module")
-def ask(tmp_path_factory):
+def ask(tmp_path_factory, e5):
     root = tmp_path_factory.mktemp("e5-sample")
     shutil.copytree(REPO / "sample_corpus", root / "docs")
     settings = Settings(data_dir=root / "data")
     settings.embedding.backend = "e5"
     settings.cache.backend = "off"
-    ing = Ingestor(settings)
+    ing = Ingestor(settings, encoder=e5)
     ing.sync(FilesystemConnector(path=root / "docs"))
     ing.close()
     key = create_key(init_db(settings.db_url), tenant="default", user_id="u", groups=[])

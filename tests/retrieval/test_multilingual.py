@@ -3,11 +3,6 @@ or Korean question finds the English passage that answers it; the English defaul
 
 from __future__ import annotations
 
-import pytest
-
-from citewise.retrieval.encoders.dense import load_dense_encoder
-from citewise.settings import Settings
-
 PASSAGES = [
     "Deleted files are removed from the index on the next sync, so they never appear in search results.",
     "The cafeteria serves lunch from 11:30 to 14:00 on weekdays.",
@@ -19,11 +14,6 @@ QUESTIONS = {
     "de-leave": ("Wie viele Urlaubstage bekommen Angestellte?", 2),
     "ko-lunch": ("구내식당은 언제 점심을 제공합니까?", 1),
 }
-
-
-@pytest.fixture(scope="module")
-def e5():
-    return load_dense_encoder(Settings().embedding, "e5")
 
 
 def test_e5_finds_the_english_passage_for_german_and_korean_questions(e5):

@@ -244,9 +244,8 @@ class QuestionInjection:
     def from_settings(cls, settings: GuardSettings, **deps: Any) -> QuestionInjection:
         """`deps["embed"]` (the dense encoder's query embedding) turns the similarity check on, at the cosine set
         for `deps["backend"]` (the encoder's), as cosines differ from model to model."""
-        embed = deps.get("embed")
-        by_backend = settings.injection_similarity_by_backend
-        threshold = by_backend.get(str(deps.get("backend")), settings.injection_similarity)
+        embed, backend = deps.get("embed"), deps.get("backend")
+        threshold = settings.injection_similarity_by_backend.get(backend, settings.injection_similarity)
         bank = SimilarityBank(embed, threshold) if embed and threshold else None
         return cls(settings.injection_in_question, bank)
 
