@@ -392,30 +392,38 @@ class Ingestor(IndexAccess):
         if self._local_index:
             ensure_free_space(self.settings.data_dir, len(chunks))
         prepared = _InFlight(ready, chunks, run)
-        model_id = self.encoder.model_id
-        prepared.keys = [hashlib.sha256(f"{model_id}\x1f{c.embed_text}".encode()).hexdigest() for c in chunks]
-        prepared.vectors = self.cache.get_many(list(set(prepared.keys)))
-        prepared.missing = sorted(
-            {k: c.embed_text for k, c in zip(prepared.keys, chunks, strict=True) if k not in prepared.vectors}.items()
-        )
-        if prepared.missing:  # on the encoder's threads (OpenVINO releases the GIL); the cache stays on this one
-            prepared.future = self._embedder.submit(self.encoder.embed_documents, [t for _, t in prepared.missing])
+        self._start_embedding(prepared)
         by_doc_language = {p.doc_id: p.language for p in ready}
         prepared.sparse = self.sparse.embed_documents(
             [c.embed_text for c in chunks], [by_doc_language[c.doc_id] for c in chunks]
         )
         return prepared
 
-    def _finish(self, prepared: _InFlight) -> None:
-        ready, chunks = prepared.ready, prepared.chunks
-        tenant, report, progress = prepared.run.tenant, prepared.run.report, prepared.run.progress
+    def _start_embedding(self, prepared: _InFlight) -> None:
+        """Cached vectors now; the missing ones on the encoder's thread (OpenVINO releases the GIL). The cache
+        is read and written on this thread only."""
+        model_id = self.encoder.model_id
+        prepared.keys = [hashlib.sha256(f"{model_id}\x1f{c.embed_text}".encode()).hexdigest() for c in prepared.chunks]
+        prepared.vectors = self.cache.get_many(list(set(prepared.keys)))
+        texts = {k: c.embed_text for k, c in zip(prepared.keys, prepared.chunks, strict=True)}
+        prepared.missing = sorted((k, t) for k, t in texts.items() if k not in prepared.vectors)
+        if prepared.missing:
+            prepared.future = self._embedder.submit(self.encoder.embed_documents, [t for _, t in prepared.missing])
+
+    def _embedded(self, prepared: _InFlight) -> list[np.ndarray]:
+        """Each chunk's vector, once the encoder is done; the fresh ones go into the cache."""
         if prepared.future is not None:
             fresh = prepared.future.result()
             new = {k: fresh[i] for i, (k, _) in enumerate(prepared.missing)}
             self.cache.put_many(new)
             prepared.vectors.update(new)
-            report.embedded += len(new)
-        vectors = [prepared.vectors[k] for k in prepared.keys]
+            prepared.run.report.embedded += len(new)
+        return [prepared.vectors[k] for k in prepared.keys]
+
+    def _finish(self, prepared: _InFlight) -> None:
+        ready, chunks = prepared.ready, prepared.chunks
+        tenant, report, progress = prepared.run.tenant, prepared.run.report, prepared.run.progress
+        vectors = self._embedded(prepared)
         by_doc = {p.doc_id: p for p in ready}
         points = [
             Point(
