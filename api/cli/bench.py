@@ -58,6 +58,18 @@ def bench_pdf_tables(
     print_result(run_pdf_tables_benchmark(folder, repeats=repeats, log=log_to_stderr), as_json)
 
 
+@app.command("pictures")
+def bench_pictures(
+    folder: Annotated[Path, typer.Argument(help="a folder with Office files (searched recursively)")],
+    repeats: Annotated[int, typer.Option(min=1)] = 3,
+    as_json: JsonOpt = False,
+) -> None:
+    """Office files with and without reading their pictures: seconds each way, files that gained text."""
+    from citewise.evals.bench_pictures import run_pictures_benchmark
+
+    print_result(run_pictures_benchmark(folder, repeats=repeats, log=log_to_stderr), as_json)
+
+
 @app.command("query")
 def bench_query(
     dataset: BeirArg,
