@@ -30,6 +30,10 @@ class EmbeddingSettings(BaseModel):
     max_seq_length: int = Field(256, ge=16, le=512)
     threads: int = Field(0, ge=0, description="OpenVINO/torch threads; 0 = all cores")
     cache_dir: Path = Field(default_factory=_default_cache_dir, description="where the OpenVINO int8 model is kept")
+    reindex_on_start: bool = Field(
+        True,
+        description="the server re-embeds a collection built by another encoder than `backend` (in the background)",
+    )
 
 
 class SparseSettings(BaseModel):

@@ -152,6 +152,11 @@ class Chunker:
         _, prefix_tokens = self._prefix_cached(title, tuple(element.section_path))
         return max(16, max_total - prefix_tokens)
 
+    def embed_text(self, title: str, section_path: list[str], text: str) -> str:
+        """A chunk's embedded text from what its point stores (title, section path, text): how a reindex
+        re-embeds without parsing again. The same as `Chunk.embed_text` under the same chunking settings."""
+        return self._prefix_cached(title, tuple(section_path))[0] + text
+
     @lru_cache(maxsize=1024)  # noqa: B019
     def _prefix_cached(self, title: str, section_path: tuple[str, ...]) -> tuple[str, int]:
         """The prefix and its token count, computed once per (title, section)."""

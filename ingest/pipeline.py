@@ -49,7 +49,7 @@ from citewise.models import PUBLIC, Chunk, ChunkPayload, DocError, IngestReport,
 from citewise.retrieval.encoders.dense import DenseEncoder
 from citewise.retrieval.encoders.model_files import load_tokenizer, resolve_model_dir
 from citewise.retrieval.encoders.sparse import SAMPLE_CHARS
-from citewise.retrieval.index import IndexAccess
+from citewise.retrieval.index import ActiveIndex, IndexAccess
 from citewise.retrieval.stores.base import Filter, Point, VectorStore
 from citewise.settings import Settings
 
@@ -125,8 +125,9 @@ class Ingestor(IndexAccess):
         collection: str | None = None,
         store: VectorStore | None = None,
         encoder: DenseEncoder | None = None,
+        index: ActiveIndex | None = None,
     ) -> None:
-        super().__init__(settings, collection=collection, store=store, encoder=encoder)
+        super().__init__(settings, collection=collection, store=store, encoder=encoder, index=index)
         sessions = init_db(settings.db_url)
         self.state = SyncState(sessions, self.collection)
         self.tables = TableStore(sessions)
@@ -186,12 +187,13 @@ class Ingestor(IndexAccess):
 
     @cached_property
     def _config_hash(self) -> str:
+        """What shapes the indexed text: not the dense encoder, which belongs to the collection's generation (a
+        new encoder re-embeds the stored chunks, `ingest/reindex.py`, and no source is parsed again)."""
         emb = self.settings.embedding
         model_dir = resolve_model_dir(emb)
         config = {
             "pipeline": PIPELINE_VERSION,
             "model": str(model_dir),
-            "backend": emb.backend,
             "seq": emb.max_seq_length,
             "chunking": self.settings.chunking.model_dump(),
             "sparse": self.settings.sparse.model_dump(),
@@ -212,6 +214,10 @@ class Ingestor(IndexAccess):
         return _with_acl(content, doc.acl), content
 
     def sync(self, connector: Connector, *, tenant: str = "default", progress: Progress | None = None) -> IngestReport:
+        with self.index.use():  # one generation for the whole sync: a swap waits for it
+            return self._sync(connector, tenant=tenant, progress=progress)
+
+    def _sync(self, connector: Connector, *, tenant: str, progress: Progress | None) -> IngestReport:
         if not isinstance(connector, LoadConnector):
             raise TypeError(f"{type(connector).__name__} cannot do a full load")
         progress = progress or NoProgress()
@@ -288,7 +294,7 @@ class Ingestor(IndexAccess):
 
                 pairs = list(connector.memberships())
                 replace_memberships(self._sessions, tenant, connector.source_id, pairs, connector.membership_scope())
-            if "store" in self.__dict__:
+            if self.index.opened:
                 self.store.flush()
         finally:
             self._abandon()  # only a failed sync leaves a batch in flight

@@ -1,19 +1,160 @@
-"""One collection's encoders and vector store, opened on first use: what the ingestor and the retriever share."""
+"""One collection's encoders and vector store, opened on first use: what the ingestor and the retriever share.
+
+`ActiveIndex` holds the collection's live generation (`generations.py`): the store of its physical collection
+and the encoder that built it, so a question is always embedded by the encoder its vectors came from. A swap
+to a new generation waits for the searches and writes in progress (`use()`), and a process that did not
+make the swap notices it on its next `use()` (the generation row is read at most every `REFRESH_S`).
+"""
 
 from __future__ import annotations
 
+import logging
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from functools import cached_property
 
 from citewise.retrieval.encoders.dense import DenseEncoder, load_dense_encoder
 from citewise.retrieval.encoders.sparse import Bm25Encoder
+from citewise.retrieval.generations import Generation, Generations
 from citewise.retrieval.stores import VectorStore, open_store
 from citewise.settings import Settings
+
+log = logging.getLogger(__name__)
+
+
+class ActiveIndex:
+    """The live (store, encoder) pair of a logical collection in this process.
+
+    Injected ones (tests, evals, benches) are fixed: no generation is looked up or recorded for them."""
+
+    REFRESH_S = 1.0
+
+    def __init__(
+        self, settings: Settings, collection: str, *, store: VectorStore | None = None,
+        encoder: DenseEncoder | None = None,
+    ) -> None:  # fmt: skip
+        self.settings = settings
+        self.collection = collection
+        self.fixed = store is not None or encoder is not None
+        self._store, self._encoder = store, encoder
+        self._owned_store = store is None
+        self.generation: Generation | None = None
+        self._checked = 0.0
+        self._cond = threading.Condition()
+        self._readers = 0
+        self._pinned = threading.local()
+
+    @cached_property
+    def generations(self) -> Generations:
+        from citewise.db import init_db
+
+        return Generations(init_db(self.settings.db_url))
+
+    def live(self) -> Generation:
+        from citewise.retrieval.stores.factory import index_exists
+
+        if self.generation is None:
+            exists = index_exists(self.settings, self.collection)
+            self.generation = self.generations.live(
+                self.collection, new_encoder=self.settings.embedding.backend, exists=exists
+            )
+            self._checked = time.monotonic()
+            if self.generation.encoder != self.settings.embedding.backend:
+                log.warning(
+                    "collection %s was built with the %s encoder; settings ask for %s: it keeps answering with %s "
+                    "until `citewise reindex --encoder %s` (or POST /v1/admin/reindex) rebuilds it",
+                    self.collection, self.generation.encoder, self.settings.embedding.backend,
+                    self.generation.encoder, self.settings.embedding.backend,
+                )  # fmt: skip
+        return self.generation
+
+    @property
+    def encoder_name(self) -> str | None:
+        return None if self.fixed else self.live().encoder
+
+    @property
+    def encoder(self) -> DenseEncoder:
+        pinned = getattr(self._pinned, "pair", None)
+        if pinned is not None:
+            return pinned[1]
+        with self._cond:
+            if self._encoder is None:
+                self._encoder = load_dense_encoder(self.settings.embedding, self.encoder_name)
+            return self._encoder
+
+    @property
+    def store(self) -> VectorStore:
+        pinned = getattr(self._pinned, "pair", None)
+        if pinned is not None:
+            return pinned[0]
+        encoder = self.encoder
+        with self._cond:
+            if self._store is None:
+                name = self.collection if self.fixed else self.live().physical
+                self._store = open_store(self.settings, encoder.dim, name)
+            return self._store
+
+    def _refresh(self) -> None:
+        """Follow a swap made by another process (the generation row names another physical collection)."""
+        if self.fixed or self.generation is None or time.monotonic() - self._checked < self.REFRESH_S:
+            return
+        self._checked = time.monotonic()
+        now = self.generations.get(self.collection)
+        if now is not None and now.physical != self.generation.physical:
+            old = self.swap(now, None, None)
+            if old is not None:
+                old.close()
+
+    @contextmanager
+    def use(self) -> Iterator[tuple[VectorStore, DenseEncoder]]:
+        """The live pair, pinned for this thread until the block ends; a swap waits for every such block."""
+        if getattr(self._pinned, "pair", None) is not None:  # nested: already pinned
+            yield self._pinned.pair
+            return
+        self._refresh()
+        with self._cond:  # no wait for a pending swap: a search may fan out to threads that use() too
+            self._readers += 1
+        try:
+            pair = (self.store, self.encoder)
+            self._pinned.pair = pair
+            yield pair
+        finally:
+            self._pinned.pair = None
+            with self._cond:
+                self._readers -= 1
+                self._cond.notify_all()
+
+    def swap(
+        self, generation: Generation, store: VectorStore | None, encoder: DenseEncoder | None
+    ) -> VectorStore | None:
+        """Answer from `generation` from now on (its store and encoder, or opened on next use); waits for the
+        blocks in `use()` to end. Returns the previous store if this object opened it (the caller closes or
+        drops it)."""
+        with self._cond:
+            self._cond.wait_for(lambda: self._readers == 0)
+            old = self._store if self._owned_store else None
+            self._store, self._encoder, self.generation = store, encoder, generation
+            self._owned_store = True
+            self._cond.notify_all()
+        return old if old is not store else None
+
+    @property
+    def opened(self) -> bool:
+        return self._store is not None
+
+    def close(self) -> None:
+        if self._store is not None and self._owned_store:
+            self._store.close()
+            self._store = None
 
 
 class IndexAccess:
     """Light to build; the dense model and the index open once, on first need.
 
     An injected store or encoder belongs to its caller: `close()` closes only what this object opened.
+    Instances built with the same `index` share one live generation (the API's ingestor and retriever).
     """
 
     def __init__(
@@ -23,24 +164,27 @@ class IndexAccess:
         collection: str | None = None,
         store: VectorStore | None = None,
         encoder: DenseEncoder | None = None,
+        index: ActiveIndex | None = None,
     ) -> None:
         self.settings = settings
-        self.collection = collection or settings.index.collection
-        self._store = store
-        self._encoder = encoder
+        self._owns_index = index is None
+        self.index = index or ActiveIndex(
+            settings, collection or settings.index.collection, store=store, encoder=encoder
+        )
+        self.collection = self.index.collection
 
-    @cached_property
+    @property
     def encoder(self) -> DenseEncoder:
-        return self._encoder or load_dense_encoder(self.settings.embedding)
+        return self.index.encoder
 
-    @cached_property
+    @property
     def store(self) -> VectorStore:
-        return self._store or open_store(self.settings, self.encoder.dim, self.collection)
+        return self.index.store
 
     @cached_property
     def sparse(self) -> Bm25Encoder:
         return Bm25Encoder(self.settings.sparse)
 
     def close(self) -> None:
-        if "store" in self.__dict__ and self._store is None:
-            self.store.close()
+        if self._owns_index:
+            self.index.close()

@@ -13,6 +13,7 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from typing import Annotated, Literal
 
+import numpy as np
 from pydantic import (
     BaseModel,
     ConfigDict,
@@ -28,7 +29,7 @@ from citewise.models import ChunkPayload, ContextChunk, IsoDateTime, Number, Pri
 from citewise.retrieval import shaping
 from citewise.retrieval.encoders.dense import DenseEncoder
 from citewise.retrieval.encoders.sparse import SparseVector
-from citewise.retrieval.index import IndexAccess
+from citewise.retrieval.index import ActiveIndex, IndexAccess
 from citewise.retrieval.query_cache import QueryVectorCache
 from citewise.retrieval.query_variants import rule_variants
 from citewise.retrieval.rerank.base import Reranker, load_reranker
@@ -163,8 +164,9 @@ class Retriever(IndexAccess):
         store: VectorStore | None = None,
         encoder: DenseEncoder | None = None,
         rerankers: dict[str, Reranker] | None = None,
+        index: ActiveIndex | None = None,
     ) -> None:
-        super().__init__(settings, collection=collection, store=store, encoder=encoder)
+        super().__init__(settings, collection=collection, store=store, encoder=encoder, index=index)
         self._rerankers: dict[str, Reranker] = dict(rerankers or {})
         self.query_vectors = QueryVectorCache(settings.cache.query_embeddings)
 
@@ -173,7 +175,16 @@ class Retriever(IndexAccess):
             self._rerankers[name] = load_reranker(name, self.settings.retrieval)
         return self._rerankers[name]
 
+    def query_vector(self, text: str) -> np.ndarray:
+        """The dense query vector, from the cache when this encoder has embedded the same text before."""
+        encoder = self.encoder
+        return self.query_vectors.get(f"{encoder.model_id}\x1f{text}", lambda _: encoder.embed_query(text))
+
     def run(self, request: RetrievalRequest) -> RetrievalResult:
+        with self.index.use():  # the store and the encoder of one generation for the whole search
+            return self._run(request)
+
+    def _run(self, request: RetrievalRequest) -> RetrievalResult:
         cfg = self.settings.retrieval
         variants = list(request.variants)
         if (request.multi_query or cfg.multi_query) == "rules":
@@ -194,7 +205,7 @@ class Retriever(IndexAccess):
 
         # Both query vectors, whatever the mode: every hit carries both branch scores, which the fusion
         # reranker and the chat's evidence check (dense cosine) rely on. The dense one costs ~3 ms.
-        dense = self.query_vectors.get(request.query, self.encoder.embed_query).tolist()
+        dense = self.query_vector(request.query).tolist()
         sparse = self.sparse.embed_query(request.query)
         lap("embed")
 

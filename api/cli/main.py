@@ -16,13 +16,14 @@ from citewise.api.cli import (
     keys,
     mcp,
     models,
+    reindex,
     review,
     serve,
 )
 from citewise.api.cli.common import command_group
 
 app = command_group(help="Citewise: cited answers from your documents.")
-for commands in (documents.app, serve.app, jobs.app, mcp.app):  # top-level commands
+for commands in (documents.app, serve.app, jobs.app, mcp.app, reindex.app):  # top-level commands
     app.add_typer(commands)
 app.add_typer(bench.app, name="bench")
 app.add_typer(models.app, name="models")

@@ -23,6 +23,7 @@ from citewise.evals.runs import EvalRuns
 from citewise.ingest.documents import DocumentService
 from citewise.ingest.jobs import JobStore
 from citewise.ingest.pipeline import Ingestor
+from citewise.ingest.reindex import Reindexer
 from citewise.ingest.runners import JobRunner, Scheduler, make_runner
 from citewise.retrieval.retriever import Retriever
 from citewise.settings import Settings
@@ -53,8 +54,12 @@ class Services:
         return Ingestor(self.settings)
 
     @cached_property
+    def reindexer(self) -> Reindexer:
+        return Reindexer(self.settings, self.ingestor.index, self.write_lock)
+
+    @cached_property
     def retriever(self) -> Retriever:
-        return Retriever(self.settings, store=self.ingestor.store, encoder=self.ingestor.encoder)
+        return Retriever(self.settings, index=self.ingestor.index)  # one live generation for both
 
     @cached_property
     def telemetry(self) -> Telemetry:
@@ -111,6 +116,7 @@ class Services:
         self.ingestor.encoder.embed_query("warm up")
         self.ingestor.store.count()
         self.documents.recover()  # uploads a crash left half-written are rolled back before anyone searches
+        self.reindexer.resume_or_follow_settings()
         self.pipeline  # noqa: B018
         if self.settings.jobs.backend == "inprocess":  # the embedded profile's timer for connector intervals
             self.scheduler = Scheduler(self.jobs, self.runner, self.settings.jobs.schedule_check_s)
@@ -122,6 +128,8 @@ class Services:
             self.scheduler.stop()
         if "runner" in self.__dict__ and hasattr(self.runner, "shutdown"):
             self.runner.shutdown()
+        if "reindexer" in self.__dict__:
+            self.reindexer.stop()
         if "documents" in self.__dict__:
             self.documents.close()  # queued uploads finish first
         if "evals" in self.__dict__:

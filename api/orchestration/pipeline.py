@@ -453,7 +453,7 @@ class ChatPipeline:
             return Route(name=turn.request.route, confidence=1.0, reason="forced")
         if not self.settings.router.enabled or self.router is None:
             return Route(name="knowledge", confidence=1.0, reason="off")
-        vector = self.retriever.query_vectors.get(turn.request.question, self.retriever.encoder.embed_query)
+        vector = self.retriever.query_vector(turn.request.question)
         return self.router.route(turn.request.question, vector, turn.identity.tenant)
 
     def _answerable(self, turn: Turn) -> tuple[bool, str]:

@@ -15,7 +15,9 @@ import json
 import logging
 import os
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from filelock import FileLock
 
@@ -40,21 +42,24 @@ def _fingerprint(model_dir: Path) -> str:
 def openvino_model_path(model_dir: Path, cache_dir: Path) -> Path:
     """Return the int8 OpenVINO IR (`.xml`, weights beside it) for `model_dir`, building it on first use (~10 s)."""
     target_dir = Path(cache_dir) / "openvino" / f"{model_dir.name}-{_fingerprint(model_dir)}"
-    target = target_dir / "model-int8.xml"
+    return build_once(target_dir / "model-int8.xml", lambda target: _export(model_dir, target))
+
+
+def build_once(target: Path, build: Callable[[Path], None]) -> Path:
+    """`target` (an IR `.xml` with its `.bin`), built by `build(target)` unless a complete one is there; one
+    process builds while the others wait on the folder's lock."""
     if target.is_file() and target.with_suffix(".bin").is_file():
         return target
-    target_dir.mkdir(parents=True, exist_ok=True)
-    with FileLock(str(target_dir / ".lock")):
+    target.parent.mkdir(parents=True, exist_ok=True)
+    with FileLock(str(target.parent / ".lock")):
         if target.is_file() and target.with_suffix(".bin").is_file():
             return target
-        log.info("building the OpenVINO int8 model for %s in %s (one time)", model_dir, target_dir)
-        _export(model_dir, target)
+        log.info("building %s (one time)", target)
+        build(target)
     return target
 
 
 def _export(model_dir: Path, target: Path) -> None:
-    import nncf
-    import openvino as ov
     import torch
     from transformers import AutoModel, AutoTokenizer
 
@@ -71,15 +76,27 @@ def _export(model_dir: Path, target: Path) -> None:
             return out.last_hidden_state
 
     sample = tokenizer(["a short example", "a somewhat longer example sentence"], padding=True, return_tensors="pt")
+    save_int8(LastHiddenState(model), {name: sample[name] for name in INPUTS}, target)
+    (target.parent / "export.json").write_text(json.dumps({"source": str(model_dir), "recipe": EXPORT_VERSION}))
+
+
+def save_int8(module: Any, sample: dict[str, Any], target: Path) -> None:
+    """The recipe above for any encoder: `module(**sample)` -> last hidden state [batch, sequence, hidden];
+    every input and the output have dynamic batch and sequence axes. The `.xml` is written last."""
+    import nncf
+    import openvino as ov
+    import torch
+
+    names = list(sample)
     with tempfile.TemporaryDirectory(dir=target.parent) as tmp:
         fp32 = Path(tmp) / "model.onnx"
-        axes = {name: {0: "batch", 1: "sequence"} for name in (*INPUTS, "last_hidden_state")}
+        axes = {name: {0: "batch", 1: "sequence"} for name in (*names, "last_hidden_state")}
         with torch.no_grad():
             torch.onnx.export(
-                LastHiddenState(model),
-                tuple(sample[name] for name in INPUTS),
+                module,
+                tuple(sample[name] for name in names),
                 str(fp32),
-                input_names=list(INPUTS),
+                input_names=names,
                 output_names=["last_hidden_state"],
                 dynamic_axes=axes,
                 opset_version=17,
@@ -90,4 +107,3 @@ def _export(model_dir: Path, target: Path) -> None:
         ov.save_model(compressed, str(staged), compress_to_fp16=False)
         os.replace(staged.with_suffix(".bin"), target.with_suffix(".bin"))
         os.replace(staged, target)  # the .xml last: its presence means the pair is complete
-    (target.parent / "export.json").write_text(json.dumps({"source": str(model_dir), "recipe": EXPORT_VERSION}))

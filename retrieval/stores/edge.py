@@ -190,6 +190,16 @@ class EdgeStore:
     def flush(self) -> None:
         self.shard.flush()
 
+    @staticmethod
+    def exists(settings: Settings, collection: str) -> bool:
+        return (settings.index_path(collection) / "edge_config.json").is_file()
+
+    def drop(self) -> None:
+        import shutil
+
+        self.close()
+        shutil.rmtree(self.path, ignore_errors=True)
+
     def close(self) -> None:
         if getattr(self, "shard", None) is not None:
             self.shard.flush()

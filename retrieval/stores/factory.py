@@ -19,3 +19,10 @@ STORES: Registry = Registry(
 
 def open_store(settings: Settings, dim: int, collection: str | None = None) -> VectorStore:
     return STORES.get(settings.index.backend)(settings, dim, collection or settings.index.collection)
+
+
+def index_exists(settings: Settings, collection: str) -> bool:
+    """Whether `collection` holds an index already (asked without creating it)."""
+    factory = STORES.get(settings.index.backend)
+    exists = getattr(getattr(factory, "__self__", None), "exists", None)
+    return True if exists is None else bool(exists(settings, collection))  # a plugin without it: assume so

@@ -239,5 +239,21 @@ class QdrantServerStore:
     def flush(self) -> None:
         """The server and local mode persist every acknowledged write."""
 
+    @staticmethod
+    def exists(settings: Settings, collection: str) -> bool:
+        index = settings.index
+        if not index.url:
+            return (settings.data_dir / "index-qdrant" / "collection" / collection).is_dir()
+        api_key = index.api_key.get_secret_value() if index.api_key else None
+        client = QdrantClient(url=index.url, api_key=api_key, timeout=int(index.timeout_s))
+        try:
+            return bool(client.collection_exists(collection))
+        finally:
+            client.close()
+
+    def drop(self) -> None:
+        self.client.delete_collection(self.collection)
+        self.close()
+
     def close(self) -> None:
         self.client.close()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from citewise.api.http.routers import (
+    admin,
     audit,
     chat,
     connectors,
@@ -28,6 +29,7 @@ ROUTERS = [
     connectors.router,
     identities.router,
     keys.router,
+    admin.router,
     prompts.router,
     audit.router,
     review.router,
