@@ -115,11 +115,17 @@ def reindex(
         index.generations.fail(index.collection, f"{type(exc).__name__}: {exc}")
         new_store.close()
         raise
-    old = index.generations.swap(index.collection)
-    now = index.generations.get(index.collection)
-    assert now is not None
-    index.swap(now, new_store, encoder)
-    _drop(settings, old, old_store)  # this process's handle is retired: nobody reads it any more
+    retired: list[Generation] = []
+
+    def commit() -> Generation:
+        retired.append(index.generations.swap(index.collection))
+        now = index.generations.get(index.collection)
+        assert now is not None
+        return now
+
+    index.swap(commit, new_store, encoder)
+    _drop(settings, retired[0], old_store)  # this process's handle is retired: nobody reads it any more
+    now = index.live()
     report.seconds = round(time.perf_counter() - t0, 3)
     log.info("collection %s now answers from %s (%s)", index.collection, now.physical, encoder_name)
     return report

@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from functools import cached_property
 
@@ -127,13 +127,21 @@ class ActiveIndex:
                 self._cond.notify_all()
 
     def swap(
-        self, generation: Generation, store: VectorStore | None, encoder: DenseEncoder | None
+        self,
+        generation: Generation | Callable[[], Generation],
+        store: VectorStore | None,
+        encoder: DenseEncoder | None,
     ) -> VectorStore | None:
-        """Answer from `generation` from now on (its store and encoder, or opened on next use); waits for the
-        blocks in `use()` to end. Returns the previous store if this object opened it (the caller closes or
-        drops it)."""
+        """Answer from `generation` from now on (its store and encoder, or opened on next use) once the blocks in
+        `use()` have ended. A callable generation is the commit itself (the row update), run under the same
+        lock, so this process never sees the new row with the old pair. Returns the previous store if this
+        object opened it (the caller closes or drops it); None when the swap was followed already."""
         with self._cond:
             self._cond.wait_for(lambda: self._readers == 0)
+            if callable(generation):
+                generation = generation()
+            elif self.generation is not None and generation.physical == self.generation.physical:
+                return None
             old = self._store if self._owned_store else None
             self._store, self._encoder, self.generation = store, encoder, generation
             self._owned_store = True

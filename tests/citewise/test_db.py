@@ -112,4 +112,4 @@ def test_a_database_from_before_migrations_is_adopted(tmp_path):
     migrate(url)
     with engine.connect() as conn:
         assert conn.execute(text("SELECT doc_id FROM documents")).scalar() == "d1"
-        assert conn.execute(text("SELECT version_num FROM alembic_version")).scalar() == "0011"
+        assert conn.execute(text("SELECT version_num FROM alembic_version")).scalar() == "0012"
