@@ -48,7 +48,9 @@ def _top(retriever: Retriever, query: str) -> list[tuple[str, float]]:
 
 
 def _close(a: list[tuple[str, float]], b: list[tuple[str, float]]) -> bool:
-    return [i for i, _ in a] == [i for i, _ in b] and all(abs(x - y) <= 0.002 for (_, x), (_, y) in zip(a, b))
+    return [i for i, _ in a] == [i for i, _ in b] and all(
+        abs(x - y) <= 0.002 for (_, x), (_, y) in zip(a, b, strict=True)
+    )
 
 
 @pytest.fixture(scope="module")
