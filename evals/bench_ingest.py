@@ -125,3 +125,74 @@ def run_ingest_benchmark(
         "peak_rss_mb_during_ingest": round(peak_rss, 1),
         "rounds": rounds,
     }
+
+
+def _queries(path: Path, n: int = 200) -> list[str]:
+    """Questions to time query embedding with: the BEIR set's own queries beside its corpus, else chunk titles."""
+    import json
+
+    beside = path.parent / "queries.jsonl" if path.is_file() else None
+    if beside is not None and beside.is_file():
+        with beside.open() as f:
+            return [json.loads(line)["text"] for line, _ in zip(f, range(n), strict=False)]
+    return [f"What does {p.stem} say?" for p in sorted(path.rglob("*"))[:n]] or ["a question"]
+
+
+def run_encoder_benchmark(
+    path: Path, encoders: list[str], *, repeats: int = 3, log: Callable[[str], None] = print
+) -> dict:
+    """First ingest of `path` into a fresh index with each encoder, alternating within a round, and each
+    encoder's query-embedding latency; medians over `repeats`, time ratios against `encoders[-1]` (the
+    baseline). Peak RSS is the process's after the first encoder's first ingest (name the one to check first)."""
+    from citewise.connectors import create_connector
+    from citewise.ingest.pipeline import Ingestor
+    from citewise.retrieval.encoders.dense import load_dense_encoder
+
+    path = Path(path)
+    kind = "jsonl" if path.is_file() and path.suffix == ".jsonl" else "filesystem"
+    questions = _queries(path)
+    per: dict[str, dict[str, list[float]]] = {e: {"first_ingest_s": [], "query_p50_ms": [], "query_p95_ms": []}
+                                              for e in encoders}  # fmt: skip
+    counts: dict[str, tuple[int, int]] = {}
+    peak_rss = 0.0
+    for r in range(repeats):
+        for name in encoders:
+            with tempfile.TemporaryDirectory(prefix="citewise-bench-") as tmp:
+                settings = Settings(data_dir=Path(tmp), embedding={"backend": name})
+                encoder = load_dense_encoder(settings.embedding, name)
+                encoder.embed_documents(["warm up"] * 8)  # model load and compile outside the timing
+                ingestor = Ingestor(settings, encoder=encoder)
+                log(f"[{r + 1}/{repeats}] {name}: first ingest of {path} ...")
+                seconds, report = _timed(lambda: ingestor.sync(create_connector(kind, path=path)))  # noqa: B023
+                ingestor.close()
+                if not peak_rss:
+                    peak_rss = _peak_rss_mb()
+                encoder.embed_query("warm up")
+                latencies = []
+                for q in questions:
+                    t0 = time.perf_counter()
+                    encoder.embed_query(q)
+                    latencies.append((time.perf_counter() - t0) * 1000)
+                latencies.sort()
+                per[name]["first_ingest_s"].append(round(seconds, 2))
+                per[name]["query_p50_ms"].append(round(latencies[len(latencies) // 2], 2))
+                per[name]["query_p95_ms"].append(round(latencies[int(len(latencies) * 0.95) - 1], 2))
+                counts[name] = (report.added + report.failed, report.chunks)
+    baseline = encoders[-1]
+    out: dict = {"corpus": str(path), "repeats": repeats, "baseline": baseline, "queries": len(questions),
+                 "peak_rss_mb_first_encoder": round(peak_rss, 1), "encoders": {}}  # fmt: skip
+    base_s = statistics.median(per[baseline]["first_ingest_s"])
+    for name in encoders:
+        first_s = statistics.median(per[name]["first_ingest_s"])
+        docs, chunks = counts[name]
+        out["encoders"][name] = {
+            "documents": docs,
+            "chunks": chunks,
+            "first_ingest_s": _median(per[name]["first_ingest_s"]),
+            "docs_per_s": round(docs / first_s, 1),
+            f"time_vs_{baseline}": round(first_s / base_s, 2),
+            "query_p50_ms": _median(per[name]["query_p50_ms"]),
+            "query_p95_ms": _median(per[name]["query_p95_ms"]),
+            "rounds": per[name],
+        }
+    return out

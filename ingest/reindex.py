@@ -73,9 +73,7 @@ def reindex(
     if index.fixed:
         raise ValueError("an index with an injected store or encoder has no generations to reindex")
     t0 = time.perf_counter()
-    live = index.generations.live(
-        index.collection, new_encoder=settings.embedding.backend, exists=_exists(settings, index.collection)
-    )
+    live = index.live()
     report = ReindexReport(index.collection, encoder_name, live.encoder)
     if live.encoder == encoder_name and not live.reindexing:
         return report
@@ -133,12 +131,6 @@ def reindex(
 
 def _language(payload: ChunkPayload, settings: Settings) -> str:
     return payload.language or settings.sparse.language
-
-
-def _exists(settings: Settings, collection: str) -> bool:
-    from citewise.retrieval.stores.factory import index_exists
-
-    return index_exists(settings, collection)
 
 
 def _drop(settings: Settings, old: Generation, store: VectorStore) -> None:

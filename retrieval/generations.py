@@ -70,14 +70,14 @@ class Generations:
             row = s.get(GenerationRow, collection)
             return _of(row) if row is not None else None
 
-    def live(self, collection: str, *, new_encoder: str, exists: bool) -> Generation:
-        """The live generation, recorded on first sight: an existing index without a row is a legacy one (built
-        by `LEGACY_ENCODER`, under the logical name); a new one is built by `new_encoder`."""
+    def live(self, collection: str, *, new_encoder: str, exists: bool, built_by: str = LEGACY_ENCODER) -> Generation:
+        """The live generation, recorded on first sight: an existing index without a row is one from before
+        generations (under the logical name, built by `built_by`); a new one is built by `new_encoder`."""
         with self.sessions.begin() as s:
             row = s.get(GenerationRow, collection)
             if row is None:
                 row = GenerationRow(
-                    collection=collection, physical=collection, encoder=LEGACY_ENCODER if exists else new_encoder,
+                    collection=collection, physical=collection, encoder=built_by if exists else new_encoder,
                     status="live", done=0, total=0,
                 )  # fmt: skip
                 s.add(row)

@@ -19,6 +19,7 @@ from citewise.retrieval.encoders.dense import DenseEncoder, load_dense_encoder
 from citewise.retrieval.encoders.sparse import Bm25Encoder
 from citewise.retrieval.generations import Generation, Generations
 from citewise.retrieval.stores import VectorStore, open_store
+from citewise.retrieval.stores.base import Filter
 from citewise.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -56,9 +57,11 @@ class ActiveIndex:
         from citewise.retrieval.stores.factory import index_exists
 
         if self.generation is None:
-            exists = index_exists(self.settings, self.collection)
-            self.generation = self.generations.live(
-                self.collection, new_encoder=self.settings.embedding.backend, exists=exists
+            known = self.generations.get(self.collection)
+            if known is None and index_exists(self.settings, self.collection):
+                known = self.generations.live(self.collection, new_encoder="", exists=True, built_by=self._probe())
+            self.generation = known or self.generations.live(
+                self.collection, new_encoder=self.settings.embedding.backend, exists=False
             )
             self._checked = time.monotonic()
             if self.generation.encoder != self.settings.embedding.backend:
@@ -69,6 +72,32 @@ class ActiveIndex:
                     self.generation.encoder, self.settings.embedding.backend,
                 )  # fmt: skip
         return self.generation
+
+    def _probe(self) -> str:
+        """Which encoder built a collection from before generations: the one whose vector of a stored chunk's
+        text lies closest to the stored vector (the same model: ~0.9, the prefix aside; another: near 0)."""
+        from citewise.retrieval.generations import LEGACY_ENCODER
+
+        candidates = list(dict.fromkeys([LEGACY_ENCODER, self.settings.embedding.backend, "e5"]))
+        best, best_cos = LEGACY_ENCODER, 0.5
+        store: VectorStore | None = None
+        try:
+            for name in candidates:
+                encoder = load_dense_encoder(self.settings.embedding, name)
+                store = store or open_store(self.settings, encoder.dim, self.collection)
+                sample = store.scroll(limit=1)
+                if not sample or not sample[0].payload.text:
+                    return LEGACY_ENCODER
+                point = sample[0]
+                vector = encoder.embed_documents([point.payload.text])[0].tolist()
+                cos = store.score([point.id], Filter(), dense=vector).get(point.id, {}).get("dense", 0.0)
+                if cos > best_cos:
+                    best, best_cos = name, cos
+        finally:
+            if store is not None:
+                store.close()
+        log.info("collection %s predates generations; built by %s (cosine %.2f)", self.collection, best, best_cos)
+        return best
 
     @property
     def encoder_name(self) -> str | None:

@@ -206,7 +206,8 @@ class Retriever(IndexAccess):
         # Both query vectors, whatever the mode: every hit carries both branch scores, which the fusion
         # reranker and the chat's evidence check (dense cosine) rely on. The dense one costs ~3 ms.
         dense = self.query_vector(request.query).tolist()
-        sparse = self.sparse.embed_query(request.query)
+        language, sure = self.sparse.detect_query(request.query)
+        sparse = self.sparse.embed_query(request.query, language)
         lap("embed")
 
         flt = build_filter(request.principal, request.filters)
@@ -227,7 +228,7 @@ class Retriever(IndexAccess):
 
         self._fill_branch_scores(candidates, flt, dense, sparse)
         lap("branch_scores")
-        candidates = reranker.run(request.query, candidates)
+        candidates = reranker.run(request.query, candidates, language=language if sure else None)
         lap("rerank")
 
         shaped = shaping.dedup(candidates, cfg.dedup_threshold)

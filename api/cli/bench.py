@@ -35,6 +35,22 @@ def bench_ingest(
     print_result(result, as_json)
 
 
+@app.command("encoders")
+def bench_encoders(
+    path: Annotated[Path, typer.Argument(help="a BEIR corpus.jsonl or a folder")],
+    encoders: Annotated[
+        str, typer.Option(help="comma-separated encoder names; the last is the baseline")
+    ] = "e5,openvino",
+    repeats: Annotated[int, typer.Option(min=1)] = 3,
+    as_json: JsonOpt = False,
+) -> None:
+    """First-ingest time, docs/s and query-embedding latency per encoder, alternating in one process (medians)."""
+    from citewise.evals.bench_ingest import run_encoder_benchmark
+
+    names = [n.strip() for n in encoders.split(",") if n.strip()]
+    print_result(run_encoder_benchmark(path, names, repeats=repeats, log=log_to_stderr), as_json)
+
+
 @app.command("legacy")
 def bench_legacy(
     folder: Annotated[Path, typer.Argument(help="a folder with .doc, .ppt and .xls files")],

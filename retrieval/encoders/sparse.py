@@ -165,7 +165,15 @@ class Bm25Encoder:
 
     def query_language(self, text: str) -> str:
         """A query's: short ones are ambiguous, so the bar is higher (`query_language_confidence`)."""
-        return self._detect(text, self.settings.query_language_confidence)
+        return self.detect_query(text)[0]
+
+    def detect_query(self, text: str) -> tuple[str, bool]:
+        """(the language to analyse a query in, whether detection was sure of it rather than defaulting)."""
+        if not self.settings.detect_language:
+            return self.settings.language, False
+        language, confidence = self.detector.detect(text)
+        sure = confidence >= self.settings.query_language_confidence
+        return (language if sure else self.settings.language), sure
 
     def terms(self, text: str, language: str | None = None) -> list[str]:
         return self.analyser(language).terms(text)

@@ -13,12 +13,13 @@ from citewise.settings import RetrievalSettings
 class Reranker(Protocol):
     """Reorders candidates, writing its score to `scores["rerank"]` and `score`.
 
-    Every candidate arrives with its exact "dense" and (when a query term matches) "sparse" scores.
+    Every candidate arrives with its exact "dense" and (when a query term matches) "sparse" scores;
+    `language` is the query's when detection was sure of it (a candidate's is `payload.language`).
     """
 
     name: str
 
-    def run(self, query: str, candidates: list[ScoredPoint]) -> list[ScoredPoint]: ...
+    def run(self, query: str, candidates: list[ScoredPoint], *, language: str | None = None) -> list[ScoredPoint]: ...
 
 
 class NoReranker:
@@ -28,7 +29,7 @@ class NoReranker:
     def from_settings(cls, settings: RetrievalSettings) -> NoReranker:
         return cls()
 
-    def run(self, query: str, candidates: list[ScoredPoint]) -> list[ScoredPoint]:
+    def run(self, query: str, candidates: list[ScoredPoint], *, language: str | None = None) -> list[ScoredPoint]:
         return candidates
 
 

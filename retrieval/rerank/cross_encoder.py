@@ -51,7 +51,7 @@ class CrossEncoderReranker:
                 + "; set CITEWISE_RETRIEVAL__CROSS_ENCODER_MODEL to a local model folder"
             ) from exc
 
-    def run(self, query: str, candidates: list[ScoredPoint]) -> list[ScoredPoint]:
+    def run(self, query: str, candidates: list[ScoredPoint], *, language: str | None = None) -> list[ScoredPoint]:
         if not candidates:
             return candidates
         if self._model is None:

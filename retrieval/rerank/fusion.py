@@ -25,7 +25,9 @@ class FusionReranker:
     def from_settings(cls, settings: RetrievalSettings) -> FusionReranker:
         return cls(alpha=settings.fusion_alpha)
 
-    def run(self, query: str, candidates: list[ScoredPoint]) -> list[ScoredPoint]:
+    def run(self, query: str, candidates: list[ScoredPoint], *, language: str | None = None) -> list[ScoredPoint]:
+        """A candidate in another language than the query is scored by its dense score alone: BM25 shares no
+        words across languages (only names and numbers), so its missing BM25 score says nothing."""
         if not candidates:
             return candidates
         dense = [c.scores.get("dense") for c in candidates]
@@ -36,5 +38,7 @@ class FusionReranker:
         d_max = max((abs(d) for d in dense_f), default=0.0) or 1.0
         s_max = max(sparse) or 1.0
         for c, d, s in zip(candidates, dense_f, sparse, strict=True):
-            c.scores["rerank"] = c.score = self.alpha * d / d_max + (1 - self.alpha) * s / s_max
+            other = language is not None and c.payload.language is not None and c.payload.language != language
+            alpha = 1.0 if other else self.alpha
+            c.scores["rerank"] = c.score = alpha * d / d_max + (1 - alpha) * s / s_max
         return sorted(candidates, key=lambda c: c.score, reverse=True)

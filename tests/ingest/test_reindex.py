@@ -182,3 +182,19 @@ def test_a_killed_cli_reindex_resumes_to_a_clean_e5_index(tmp_path, corpus, clea
     for q in QUERIES:
         assert _close(_top(retriever, q), clean_e5[q]), q
     retriever.close()
+
+
+@pytest.mark.parametrize("backend", ["openvino", "e5"])
+def test_a_collection_from_before_generations_is_recorded_with_the_encoder_that_built_it(tmp_path, backend, e5):
+    from citewise.retrieval.encoders.dense import load_dense_encoder
+    from citewise.retrieval.index import ActiveIndex
+
+    settings = Settings(data_dir=tmp_path / "data")  # settings say MiniLM either way
+    # An injected encoder records no generation: the index looks like one from before them.
+    ingestor = Ingestor(settings, encoder=e5 if backend == "e5" else load_dense_encoder(settings.embedding, backend))
+    ingestor.sync(JsonlConnector(path=_corpus(tmp_path / "few.jsonl", 20)))
+    ingestor.close()
+    assert Generations(ingestor.index.generations.sessions).get("citewise") is None
+    index = ActiveIndex(settings, "citewise")
+    assert index.live().encoder == backend and index.live().physical == "citewise"
+    index.close()

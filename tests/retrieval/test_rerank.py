@@ -29,6 +29,20 @@ def test_fusion_alpha_moves_between_branches():
         FusionReranker(1.5)
 
 
+def test_fusion_scores_a_passage_in_another_language_by_its_dense_score():
+    def pts():
+        english = cand("english-answer", 0.85)  # the answer, no shared term with a German question
+        english.payload.language = "english"
+        german = cand("german-name-match", 0.6, 8.0)  # shares a name with the question
+        german.payload.language = "german"
+        return [english, german]
+
+    assert [p.id for p in FusionReranker(0.5).run("q", pts())][0] == "german-name-match"  # language unknown
+    ranked = FusionReranker(0.5).run("q", pts(), language="german")
+    assert [p.id for p in ranked] == ["english-answer", "german-name-match"]
+    assert ranked[0].scores["rerank"] == pytest.approx(1.0)  # dense alone, max-normalised
+
+
 def test_reranker_names_and_missing_models_are_clear_errors(tmp_path):
     assert load_reranker("none", RetrievalSettings()).name == "none"
     with pytest.raises(ConfigError, match="unknown reranker"):
