@@ -86,13 +86,15 @@ class ActiveIndex:
                 encoder = load_dense_encoder(self.settings.embedding, name)
                 store = store or open_store(self.settings, encoder.dim, self.collection)
                 sample = store.scroll(limit=1)
-                if not sample or not sample[0].payload.text:
-                    return LEGACY_ENCODER
+                if not sample or not sample[0].payload.text:  # nothing to lose: the configured one
+                    return self.settings.embedding.backend
                 point = sample[0]
                 vector = encoder.embed_documents([point.payload.text])[0].tolist()
                 cos = store.score([point.id], Filter(), dense=vector).get(point.id, {}).get("dense", 0.0)
                 if cos > best_cos:
                     best, best_cos = name, cos
+                if cos > 0.8:  # the same model (another one's vectors are unrelated): no need to load the rest
+                    break
         finally:
             if store is not None:
                 store.close()
