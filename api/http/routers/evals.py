@@ -49,7 +49,7 @@ def start_eval(body: EvalBody, caller: Caller, services: ServicesDep) -> EvalRun
     return services.evals.start_configured(caller.tenant, body.dataset, body.split)
 
 
-@router.post("/v1/evals/upload", status_code=202, responses=documented(403, 422))
+@router.post("/v1/evals/upload", status_code=202, responses=documented(400, 403, 422))  # 400: unreadable multipart
 def start_uploaded_eval(
     caller: Caller,
     services: ServicesDep,
