@@ -165,6 +165,9 @@ class Reindexer:
         with self._guard:
             if self.running:
                 raise ConflictError("a reindex is running already; GET /v1/admin/reindex shows its progress")
+            if self.index.live().encoder != encoder_name:  # recorded now, so the answer names the target
+                total = self.index.store.count(Filter(match={"status": "live"}))
+                self.index.generations.begin(self.index.collection, encoder_name, total)
             self._thread = threading.Thread(
                 target=self._run, args=(encoder_name,), name="citewise-reindex", daemon=True
             )
