@@ -9,8 +9,9 @@ A collection from before generations (no row) was built by `LEGACY_ENCODER`, the
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 
-from sqlalchemy import DateTime, Integer, String, Text
+from sqlalchemy import Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, sessionmaker
 
 from citewise.db import Base, timestamp
@@ -30,7 +31,7 @@ class GenerationRow(Base):
     done: Mapped[int] = mapped_column(Integer, default=0)
     total: Mapped[int] = mapped_column(Integer, default=0)
     error: Mapped[str | None] = mapped_column(Text, nullable=True)
-    updated_at: Mapped[DateTime] = timestamp(updated=True)
+    updated_at: Mapped[datetime] = timestamp(updated=True)
 
 
 @dataclass(frozen=True, slots=True)

