@@ -21,12 +21,17 @@ SOURCES = ("xquad-de/corpus.jsonl", "korquad-ko/corpus.jsonl", "xquad-en/corpus.
 
 
 def texts(n: int) -> list[str]:
-    per = -(-n // len(SOURCES))
-    out: list[str] = []
+    """`n` texts taken from the sets in turn (a set that runs out leaves its turns to the others)."""
+    pools = []
     for name in SOURCES:
         with (DATA / name).open() as f:
-            out += [json.loads(line)["text"] for line in islice(f, per)]
-    return out[:n]
+            pools.append([json.loads(line)["text"] for line in islice(f, n)])
+    out: list[str] = []
+    while len(out) < n and any(pools):
+        for pool in pools:
+            if pool and len(out) < n:
+                out.append(pool.pop(0))
+    return out
 
 
 def run(n: int = 1000) -> dict:

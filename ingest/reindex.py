@@ -45,11 +45,14 @@ class ReindexReport:
 
 
 def _pages(store: VectorStore) -> Iterator[list[ScoredPoint]]:
-    """Every live point of `store`, a page at a time (points of a document being written are its next sync's)."""
-    points = store.scroll(Filter(match={"status": "live"}), limit=10**9)
-    points.sort(key=lambda p: p.id)  # a resumed run walks them in the same order
-    for start in range(0, len(points), PAGE):
-        yield points[start : start + PAGE]
+    """Every live point of `store`, a page at a time (points of a document being written are its next sync's):
+    the ids are listed first, payloads read a page at a time, so memory holds ids and one page of texts."""
+    live = Filter(match={"status": "live"})
+    ids = sorted(p.id for p in store.scroll(live, limit=10**9, with_payload=False))  # a resumed run: same order
+    for start in range(0, len(ids), PAGE):
+        page = ids[start : start + PAGE]
+        points = {p.id: p for p in store.scroll(live.model_copy(update={"ids": page}), limit=len(page))}
+        yield [points[i] for i in page if i in points]
 
 
 def reindex(

@@ -170,7 +170,7 @@ class EdgeStore:
     def count(self, flt: Filter | None = None) -> int:
         return int(self.shard.count(qe.CountRequest(exact=True, filter=to_native_filter(flt, qe))))
 
-    def scroll(self, flt: Filter | None = None, limit: int = 10_000) -> list[ScoredPoint]:
+    def scroll(self, flt: Filter | None = None, limit: int = 10_000, *, with_payload: bool = True) -> list[ScoredPoint]:
         out: list[ScoredPoint] = []
         offset = None
         while len(out) < limit:
@@ -179,10 +179,13 @@ class EdgeStore:
                     offset=offset,
                     limit=min(1000, limit - len(out)),
                     filter=to_native_filter(flt, qe),
-                    with_payload=True,
+                    with_payload=with_payload,
                 )
             )
-            out.extend(ScoredPoint(str(r.id), 0.0, ChunkPayload.from_store(r.payload)) for r in records)
+            out.extend(
+                ScoredPoint(str(r.id), 0.0, ChunkPayload.from_store(r.payload) if with_payload else ChunkPayload())
+                for r in records
+            )
             if offset is None or not records:
                 break
         return out

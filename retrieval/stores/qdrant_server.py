@@ -220,7 +220,7 @@ class QdrantServerStore:
     def count(self, flt: Filter | None = None) -> int:
         return int(self.client.count(self.collection, count_filter=to_native_filter(flt, models), exact=True).count)
 
-    def scroll(self, flt: Filter | None = None, limit: int = 10_000) -> list[ScoredPoint]:
+    def scroll(self, flt: Filter | None = None, limit: int = 10_000, *, with_payload: bool = True) -> list[ScoredPoint]:
         out: list[ScoredPoint] = []
         offset = None
         while len(out) < limit:
@@ -229,9 +229,12 @@ class QdrantServerStore:
                 scroll_filter=to_native_filter(flt, models),
                 limit=min(1000, limit - len(out)),
                 offset=offset,
-                with_payload=True,
+                with_payload=with_payload,
             )
-            out.extend(ScoredPoint(str(r.id), 0.0, ChunkPayload.from_store(r.payload)) for r in records)
+            out.extend(
+                ScoredPoint(str(r.id), 0.0, ChunkPayload.from_store(r.payload) if with_payload else ChunkPayload())
+                for r in records
+            )
             if offset is None or not records:
                 break
         return out

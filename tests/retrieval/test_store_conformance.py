@@ -95,6 +95,8 @@ def test_delete_document(backend):
     store.upsert([_point("a", 0, "alpha"), _point("b", 0, "beta")])
     store.delete(Filter(match={"doc_id": "a"}))
     assert [p.payload.doc_id for p in store.scroll()] == ["b"]
+    (only_id,) = store.scroll(with_payload=False)  # ids alone: what a reindex lists before reading pages
+    assert only_id.id == store.scroll()[0].id and only_id.payload.doc_id == "" and only_id.payload.text == ""
     with pytest.raises(ValueError):
         store.delete(Filter())
 
