@@ -81,9 +81,10 @@ class ActiveIndex:
         candidates = list(dict.fromkeys([LEGACY_ENCODER, self.settings.embedding.backend, "e5"]))
         best, best_cos = LEGACY_ENCODER, 0.5
         store: VectorStore | None = None
+        loaded: dict[str, DenseEncoder] = {}
         try:
             for name in candidates:
-                encoder = load_dense_encoder(self.settings.embedding, name)
+                encoder = loaded[name] = load_dense_encoder(self.settings.embedding, name)
                 store = store or open_store(self.settings, encoder.dim, self.collection)
                 sample = store.scroll(limit=1)
                 if not sample or not sample[0].payload.text:  # nothing to lose: the configured one
@@ -99,6 +100,7 @@ class ActiveIndex:
             if store is not None:
                 store.close()
         log.info("collection %s predates generations; built by %s (cosine %.2f)", self.collection, best, best_cos)
+        self._encoder = self._encoder or loaded.get(best)  # the model is loaded already: keep it
         return best
 
     @property
@@ -112,7 +114,8 @@ class ActiveIndex:
             return pinned[1]
         with self._cond:
             if self._encoder is None:
-                self._encoder = load_dense_encoder(self.settings.embedding, self.encoder_name)
+                name = self.encoder_name  # first sight of a collection from before generations may load it (_probe)
+                self._encoder = self._encoder or load_dense_encoder(self.settings.embedding, name)
             return self._encoder
 
     @property
