@@ -32,7 +32,9 @@ def _view(g: Generation, running: bool) -> dict:
     }
 
 
-@router.post("/v1/admin/reindex", status_code=202, responses=documented(403, 409, 422))
+@router.post(
+    "/v1/admin/reindex", status_code=202, responses=documented(400, 403, 409, 422)
+)  # 400: a body that is not JSON
 def post_reindex(body: ReindexBody, caller: Caller, services: ServicesDep) -> dict:
     """Re-embed every chunk with `encoder` into a new collection, then swap; nothing is fetched or parsed."""
     require_admin(caller, "reindexing the collection")
