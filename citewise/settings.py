@@ -114,6 +114,9 @@ class RetrievalSettings(BaseModel):
     reranker: str = Field("fusion", description="none | fusion | cross-encoder")
     # 0.5 chosen by 2-fold cross-validation on scifact-dev (citewise.evals.tune_fusion): both folds picked 0.5.
     fusion_alpha: float = Field(0.5, ge=0, le=1, description="dense share of the fusion reranker score")
+    cross_lingual_dense: bool = Field(
+        True, description="fusion: a passage in another language than the query is ranked by its dense score alone"
+    )
     cross_encoder_model: str | None = Field(None, description="local folder (or hub name, if online) of a CrossEncoder")
     cross_encoder_batch_size: int = Field(16, ge=1)
     max_per_doc: int = Field(3, ge=1, description="chunks of one document in a result list")

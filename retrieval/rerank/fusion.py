@@ -16,20 +16,22 @@ from citewise.settings import RetrievalSettings
 class FusionReranker:
     name = "fusion"
 
-    def __init__(self, alpha: float = 0.5) -> None:
+    def __init__(self, alpha: float = 0.5, *, cross_lingual_dense: bool = True) -> None:
         if not 0.0 <= alpha <= 1.0:
             raise ValueError("alpha must be within [0, 1]")
         self.alpha = alpha
+        self.cross_lingual_dense = cross_lingual_dense
 
     @classmethod
     def from_settings(cls, settings: RetrievalSettings) -> FusionReranker:
-        return cls(alpha=settings.fusion_alpha)
+        return cls(alpha=settings.fusion_alpha, cross_lingual_dense=settings.cross_lingual_dense)
 
     def run(self, query: str, candidates: list[ScoredPoint], *, language: str | None = None) -> list[ScoredPoint]:
         """A candidate in another language than the query is scored by its dense score alone: BM25 shares no
         words across languages (only names and numbers), so its missing BM25 score says nothing."""
         if not candidates:
             return candidates
+        language = language if self.cross_lingual_dense else None
         dense = [c.scores.get("dense") for c in candidates]
         sparse = [c.scores.get("sparse", 0.0) for c in candidates]  # no shared term: BM25 is 0
         known = [d for d in dense if d is not None]

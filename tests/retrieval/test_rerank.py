@@ -41,6 +41,8 @@ def test_fusion_scores_a_passage_in_another_language_by_its_dense_score():
     ranked = FusionReranker(0.5).run("q", pts(), language="german")
     assert [p.id for p in ranked] == ["english-answer", "german-name-match"]
     assert ranked[0].scores["rerank"] == pytest.approx(1.0)  # dense alone, max-normalised
+    off = FusionReranker(0.5, cross_lingual_dense=False).run("q", pts(), language="german")
+    assert off[0].id == "german-name-match"  # the switch the eval compares against
 
 
 def test_reranker_names_and_missing_models_are_clear_errors(tmp_path):
